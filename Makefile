@@ -1,0 +1,39 @@
+# Regulens: the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+UV      = $(BIN)/uv
+DEMO_ENTERPRISES ?= 20000
+
+.PHONY: setup demo test test-fast lint lock clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==0.13.9
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+## The main job on the embedded default data: generate the demo city, then ingest it.
+demo: setup
+	$(BIN)/regulens generate --enterprises $(DEMO_ENTERPRISES)
+	$(BIN)/regulens ingest
+
+## The whole test suite, every marker included.
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not spark and not postgres and not browser and not realdata"
+
+lint: setup
+	$(BIN)/ruff check pipelines features models serving tests
+	$(BIN)/mypy
+
+lock:
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock --custom-compile-command "make lock"
+
+clean:
+	rm -rf data/raw data/lake data/ground_truth data/mlflow

@@ -1,0 +1,166 @@
+"""The `regulens` command line. It parses arguments, loads settings and calls a flow; nothing else.
+
+Exit codes: 0 success, 1 the data failed a check, 2 bad arguments or settings.
+Every command ends with a short human summary, or with `--json` one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.settings import Settings, load_settings
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Regulens: risk-weighted 双随机 supervision for market regulators."
+)
+err = Console(stderr=True)
+
+
+class State:
+    def __init__(self, data_home: Path | None, config: Path | None, as_json: bool) -> None:
+        self.data_home, self.config, self.as_json = data_home, config, as_json
+
+    def settings(self, **overrides: Any) -> Settings:
+        try:
+            return load_settings(self.config, data_home=self.data_home, **overrides)
+        except (ValidationError, FileNotFoundError) as error:
+            err.print(f"[red]bad settings:[/red] {error}")
+            raise typer.Exit(EXIT_USAGE) from error
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    data_home: Annotated[
+        Path | None, typer.Option(help="where all data lives (default data/, or REGULENS_DATA_HOME)")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="settings file (default ./regulens.yaml if present)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as one JSON object")] = False,
+) -> None:
+    ctx.obj = State(data_home, config, as_json)
+
+
+@contextmanager
+def progress_bar(state: State, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback that draws a bar on a terminal and does nothing elsewhere."""
+    if state.as_json or not err.is_terminal:
+        yield lambda done, total: None
+        return
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def finish(state: State, summary: dict[str, Any], title: str, table: Table | None, exit_code: int) -> None:
+    """Print the summary (human or JSON) and exit with the given code."""
+    summary = {"ok": exit_code == EXIT_OK, "exit_code": exit_code, **summary}
+    if state.as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False, default=str) + "\n")
+    else:
+        out = Console()
+        if table is not None:
+            out.print(table)
+        out.print(title)
+    raise typer.Exit(exit_code)
+
+
+@app.command()
+def generate(
+    ctx: typer.Context,
+    enterprises: Annotated[int | None, typer.Option(min=100, help="enterprises in the synthetic city")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="random seed; the same seed gives the same city")] = None,
+    chunk_size: Annotated[int | None, typer.Option(min=100, help="enterprises simulated at a time")] = None,
+) -> None:
+    """Generate the synthetic city's department extracts (and its hidden ground truth)."""
+    from pipelines.synthetic.flow import generate_city
+
+    state: State = ctx.obj
+    section = {
+        k: v for k, v in {"enterprises": enterprises, "seed": seed, "chunk_size": chunk_size}.items() if v is not None
+    }
+    settings = state.settings(generate=section)
+    with progress_bar(state, "generating") as progress:
+        result = generate_city(settings, progress)
+    table = Table("source", "rows", title=f"synthetic city: {result.enterprises:,} enterprises, seed {result.seed}")
+    for source, rows in result.rows_by_source.items():
+        table.add_row(source, f"{rows:,}")
+    finish(
+        state,
+        {
+            "command": "generate",
+            "enterprises": result.enterprises,
+            "seed": result.seed,
+            "rows_total": result.total_rows,
+            "rows_by_source": result.rows_by_source,
+            "defects_injected": result.defects_injected,
+            "raw_dir": result.raw_dir,
+        },
+        f"generated {result.total_rows:,} rows in {len(result.rows_by_source)} sources under {result.raw_dir}"
+        f" ({result.defects_injected} realistic defects injected into CSV extracts)",
+        table,
+        EXIT_OK,
+    )
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    source: Annotated[list[str] | None, typer.Option(help="only these sources (repeatable); default all")] = None,
+) -> None:
+    """Validate every extract against its contract; write bronze Parquet and the quarantine."""
+    from pipelines.ingest.contracts import ContractError
+    from pipelines.ingest.flow import ingest_all
+
+    state: State = ctx.obj
+    settings = state.settings()
+    try:
+        with progress_bar(state, "ingesting") as progress:
+            result = ingest_all(settings, sources=source, progress=progress)
+    except ContractError as error:
+        err.print(f"[red]contract error:[/red] {error}")
+        raise typer.Exit(EXIT_USAGE) from error
+    except FileNotFoundError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(EXIT_USAGE) from error
+    table = Table(
+        "source", "rows in", "accepted", "quarantined", "status", title="ingest: rows in = accepted + quarantined"
+    )
+    for s in result.sources:
+        table.add_row(
+            s.source,
+            f"{s.rows_in:,}",
+            f"{s.rows_accepted:,}",
+            f"{s.rows_quarantined:,}",
+            "ok" if s.ok else f"FAILED: {s.failure}",
+        )
+    failed = [s.source for s in result.sources if not s.ok]
+    title = (
+        f"ingested {result.rows_accepted:,} rows, quarantined {result.rows_quarantined:,}; report {result.report_dir}"
+    )
+    if failed:
+        title += f"\nsources that failed their check: {', '.join(failed)}"
+    finish(state, {"command": "ingest", **result.to_json()}, title, table, EXIT_DATA if failed else EXIT_OK)
+
+
+def main() -> None:
+    app()

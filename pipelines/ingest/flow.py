@@ -1,0 +1,239 @@
+"""`regulens ingest`: every department extract, validated against its contract.
+
+For each source: read each file as text, cast to the contract's types, compute the derived
+checks, run the GX suite, then split rows into bronze (accepted) and quarantine (with every
+reason and the raw text). rows in = rows accepted + rows quarantined, per source, always.
+Bronze and quarantine are written as new versions and published only when the source is done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.ingest.contracts import Contract, load_contracts
+from pipelines.ingest.linking import link_by_name_address
+from pipelines.ingest.normalise import UnreadableExtract, cast_to_contract, read_extract
+from pipelines.ingest.validate import EntityDates, KeyMemory, derive_checks, gx_context, gx_failures
+from pipelines.lake import current_version, publish_version
+from pipelines.settings import Settings
+from pipelines.storage import write_parquet_atomic, write_text_atomic
+
+Progress = Callable[[int, int], None]
+EXTRACT_SUFFIXES = {"csv": ".csv", "parquet": ".parquet"}
+
+
+@dataclass
+class SourceResult:
+    source: str
+    files: int = 0
+    rows_in: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    unreadable_files: list[str] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+    extra_columns: list[str] = field(default_factory=list)
+    failure: str | None = None
+    linked_by_name_address: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass
+class IngestResult:
+    run_id: str
+    sources: list[SourceResult]
+    report_dir: Path
+    data_docs: Path
+
+    @property
+    def rows_accepted(self) -> int:
+        return sum(s.rows_accepted for s in self.sources)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(s.rows_quarantined for s in self.sources)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "rows_accepted": self.rows_accepted,
+            "rows_quarantined": self.rows_quarantined,
+            "report_dir": str(self.report_dir),
+            "data_docs": str(self.data_docs),
+            "sources": [{**asdict(s), "ok": s.ok} for s in self.sources],
+        }
+
+
+def ingest_all(settings: Settings, sources: list[str] | None = None, progress: Progress | None = None) -> IngestResult:
+    contracts = load_contracts(settings.contracts_dir)
+    unknown = sorted(set(sources or []) - set(contracts))
+    if unknown:
+        raise FileNotFoundError(f"no contract for source(s) {unknown}; known sources: {sorted(contracts)}")
+    if not settings.raw_dir.is_dir():
+        raise FileNotFoundError(f"no extracts under {settings.raw_dir}; run `regulens generate` first")
+    # Registration first: the other sources are checked against the enterprises it lists.
+    order = sorted(sources or contracts, key=lambda s: (s != "registration", s))
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    bronze, quarantine = settings.lake_dir / "bronze", settings.lake_dir / "quarantine"
+    reports = settings.lake_dir / "reports"
+    context = gx_context(reports / "gx")
+    registry = _load_registry(bronze / "registration") if order[0] != "registration" else None
+
+    results = []
+    for i, source in enumerate(order):
+        result, accepted = _ingest_source(settings, contracts[source], run_id, bronze, quarantine, context, registry)
+        if source == "registration" and accepted is not None:
+            registry = accepted
+        results.append(result)
+        if progress:
+            progress(i + 1, len(order))
+
+    report_dir = reports / "ingest" / run_id
+    out = IngestResult(
+        run_id=run_id,
+        sources=results,
+        report_dir=report_dir,
+        data_docs=reports / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html",
+    )
+    text = json.dumps(out.to_json(), ensure_ascii=False, indent=2, default=str)
+    write_text_atomic(text, report_dir / "summary.json")
+    write_text_atomic(text, reports / "ingest" / "latest.json")
+    return out
+
+
+def _ingest_source(
+    settings: Settings,
+    contract: Contract,
+    run_id: str,
+    bronze: Path,
+    quarantine: Path,
+    context: Any,
+    registry: pd.DataFrame | None,
+) -> tuple[SourceResult, pd.DataFrame | None]:
+    source = contract.source
+    result = SourceResult(source=source)
+    folder = settings.raw_dir / source
+    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    if not files:
+        result.failure = f"no extract files under {folder}"
+        return result, None
+    entities = None
+    if registry is not None:
+        entities = EntityDates(registry.set_index("uscc")["established_date"])
+    keys, reasons = KeyMemory(), Counter[str]()
+    out_dir, q_dir = bronze / source / run_id, quarantine / source / run_id
+    accepted_parts: list[pd.DataFrame] = []
+    keep_in_memory = source == "registration" or contract.meta.link is not None
+    for n_file, path in enumerate(files):
+        result.files += 1
+        try:
+            batch = read_extract(path, contract)
+        except UnreadableExtract as err:
+            # The file is kept byte for byte in the quarantine; nothing in it is lost.
+            (q_dir / "files").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, q_dir / "files" / path.name)
+            result.unreadable_files.append(path.name)
+            result.failure = str(err)
+            reasons[f"unreadable file: {err}"] += 1
+            continue
+        result.extra_columns = sorted(set(result.extra_columns) | set(batch.extra_columns))
+        raw = batch.frame
+        result.rows_in += len(raw)
+        if batch.missing_columns:
+            missing = ", ".join(f"{c.header}（{c.name}）" for c in batch.missing_columns)
+            why = f"缺少列 / missing column(s): {missing}"
+            row_reasons = pd.Series([why + "; "] * len(raw), index=raw.index, dtype=object)
+            result.failure = f"{path.name}: {why} in all {len(raw)} rows"
+            accepted = raw.iloc[0:0]
+        else:
+            typed = cast_to_contract(raw, contract)
+            checks = derive_checks(typed.frame, contract, settings.extract_date, keys, entities)
+            gx_reasons, _ = gx_failures(pd.concat([typed.frame, checks], axis=1), contract, context)
+            row_reasons = typed.reasons + gx_reasons
+            accepted = typed.frame[row_reasons == ""].copy()
+            accepted["_source_file"] = path.name
+            accepted["_source_row"] = accepted.index.to_numpy()
+        bad = row_reasons != ""
+        for text in row_reasons[bad]:
+            for reason in filter(None, (r.strip() for r in text.split(";"))):
+                reasons[reason] += 1
+        _write_quarantine(q_dir / f"part-{n_file:05d}.parquet", source, path.name, raw[bad], row_reasons[bad])
+        result.rows_quarantined += int(bad.sum())
+        result.rows_accepted += len(accepted)
+        if contract.meta.link is not None and registry is not None and len(accepted):
+            accepted = _link(accepted, contract, registry, settings.ingest.link_threshold)
+            result.linked_by_name_address += int((accepted["link_method"] == "name_address").sum())
+        if len(accepted) or n_file == 0:
+            write_parquet_atomic(
+                pa.Table.from_pandas(accepted, preserve_index=False), out_dir / f"part-{n_file:05d}.parquet"
+            )
+        if keep_in_memory:
+            accepted_parts.append(accepted)
+    assert result.rows_in == result.rows_accepted + result.rows_quarantined, "conservation rule broken"
+    result.reasons = dict(reasons.most_common())
+    share = result.rows_quarantined / result.rows_in if result.rows_in else 0.0
+    if result.failure is None and share > settings.ingest.max_quarantine_share:
+        result.failure = (
+            f"quarantined {share:.1%} of rows, above the {settings.ingest.max_quarantine_share:.1%}"
+            " the settings allow (ingest.max_quarantine_share)"
+        )
+    if out_dir.is_dir():
+        publish_version(bronze / source, run_id)
+    if q_dir.is_dir():
+        publish_version(quarantine / source, run_id)
+    registry_frame = (
+        pd.concat(accepted_parts, ignore_index=True) if source == "registration" and accepted_parts else None
+    )
+    return result, registry_frame
+
+
+def _write_quarantine(path: Path, source: str, file: str, raw: pd.DataFrame, reasons: pd.Series) -> None:
+    """Quarantined rows keep their raw text (as JSON), the file, the row number and every reason."""
+    frame = pd.DataFrame(
+        {
+            "source": source,
+            "file": file,
+            "row": raw.index.to_numpy(dtype="int64"),
+            "reason": reasons.str.rstrip("; ").to_numpy(dtype=object),
+            "raw": [json.dumps(r, ensure_ascii=False) for r in raw.to_dict(orient="records")],
+        }
+    )
+    write_parquet_atomic(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def _link(accepted: pd.DataFrame, contract: Contract, registry: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    link = contract.meta.link
+    assert link is not None and contract.meta.entity_key is not None
+    key = contract.meta.entity_key
+    has_code = accepted[key].notna()
+    accepted["entity_uscc"] = accepted[key]
+    accepted["link_method"] = pd.Series("credit_code", index=accepted.index, dtype=object).where(has_code, None)
+    accepted["link_confidence"] = has_code.astype(float).where(has_code, float("nan"))
+    todo = accepted[~has_code]
+    if len(todo):
+        links = link_by_name_address(todo, link.name_column, link.address_column, registry, threshold)
+        found = links["linked_uscc"].notna()
+        accepted.loc[todo.index, "entity_uscc"] = links["linked_uscc"]
+        accepted.loc[todo.index[found.to_numpy()], "link_method"] = "name_address"
+        accepted.loc[todo.index, "link_confidence"] = links["link_confidence"]
+    return accepted
+
+
+def _load_registry(table_dir: Path) -> pd.DataFrame | None:
+    version = current_version(table_dir)
+    if version is None:
+        return None
+    return pd.read_parquet(version, columns=["uscc", "name", "address", "established_date"])
