@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ColumnType = Literal["string", "uscc", "date", "int", "float", "bool"]
@@ -73,6 +74,28 @@ class Contract(_Strict):
     def headers(self) -> dict[str, str]:
         """Raw header -> canonical column name."""
         return {c.header: c.name for c in self.meta.columns}
+
+
+ARROW_TYPES = {
+    "string": pa.string(),
+    "uscc": pa.string(),
+    "date": pa.date32(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+}
+PROVENANCE = [pa.field("_source_file", pa.string()), pa.field("_source_row", pa.int64())]
+LINK_FIELDS = [
+    pa.field("entity_uscc", pa.string()),
+    pa.field("link_method", pa.string()),
+    pa.field("link_confidence", pa.float64()),
+]
+
+
+def bronze_schema(contract: Contract) -> pa.Schema:
+    """The Arrow schema of a source's bronze table: contract columns, provenance, link columns."""
+    fields = [pa.field(c.name, ARROW_TYPES[c.type]) for c in contract.meta.columns]
+    return pa.schema(fields + PROVENANCE + (LINK_FIELDS if contract.meta.link else []))
 
 
 def load_contract(path: Path) -> Contract:

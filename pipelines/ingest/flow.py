@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.ingest.contracts import Contract, load_contracts
+from pipelines.ingest.contracts import Contract, bronze_schema, load_contracts
 from pipelines.ingest.linking import link_by_name_address
 from pipelines.ingest.normalise import UnreadableExtract, cast_to_contract, read_extract
 from pipelines.ingest.validate import EntityDates, KeyMemory, derive_checks, gx_context, gx_failures
@@ -30,7 +30,9 @@ from pipelines.settings import Settings
 from pipelines.storage import write_parquet_atomic, write_text_atomic
 
 Progress = Callable[[int, int], None]
-EXTRACT_SUFFIXES = {"csv": ".csv", "parquet": ".parquet"}
+QUARANTINE_SCHEMA = pa.schema(
+    [("source", pa.string()), ("file", pa.string()), ("row", pa.int64()), ("reason", pa.string()), ("raw", pa.string())]
+)
 
 
 @dataclass
@@ -177,9 +179,8 @@ def _ingest_source(
             accepted = _link(accepted, contract, registry, settings.ingest.link_threshold)
             result.linked_by_name_address += int((accepted["link_method"] == "name_address").sum())
         if len(accepted) or n_file == 0:
-            write_parquet_atomic(
-                pa.Table.from_pandas(accepted, preserve_index=False), out_dir / f"part-{n_file:05d}.parquet"
-            )
+            table = pa.Table.from_pandas(accepted, schema=bronze_schema(contract), preserve_index=False)
+            write_parquet_atomic(table, out_dir / f"part-{n_file:05d}.parquet")
         if keep_in_memory:
             accepted_parts.append(accepted)
     assert result.rows_in == result.rows_accepted + result.rows_quarantined, "conservation rule broken"
@@ -211,7 +212,7 @@ def _write_quarantine(path: Path, source: str, file: str, raw: pd.DataFrame, rea
             "raw": [json.dumps(r, ensure_ascii=False) for r in raw.to_dict(orient="records")],
         }
     )
-    write_parquet_atomic(pa.Table.from_pandas(frame, preserve_index=False), path)
+    write_parquet_atomic(pa.Table.from_pandas(frame, schema=QUARANTINE_SCHEMA, preserve_index=False), path)
 
 
 def _link(accepted: pd.DataFrame, contract: Contract, registry: pd.DataFrame, threshold: float) -> pd.DataFrame:

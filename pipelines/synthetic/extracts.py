@@ -55,8 +55,13 @@ def inject_defects(
     key = meta.entity_key
     dates = [c.name for c in meta.columns if c.type == "date" and c.required]
     for r, kind in zip(rows, kinds, strict=True):
-        if kind in ("bad_check_character", "missing_key") and (key is None or raw[key].iat[r] is None):
+        # Fall back to another defect where this one cannot apply (no code on the row, an optional
+        # key, no event date), so every listed defect is one the contract must catch.
+        has_code = key is not None and isinstance(raw[key].iat[r], str)
+        if kind in ("bad_check_character", "missing_key", "before_establishment") and not has_code:
             kinds[rows == r] = kind = "future_knowledge_date"
+        if kind == "missing_key" and not meta.column(str(key)).required:
+            kinds[rows == r] = kind = "unparseable_date"
         if kind == "before_establishment" and not (meta.event_date and key == "uscc"):
             kinds[rows == r] = kind = "unparseable_date"
         if kind == "bad_check_character":

@@ -171,12 +171,13 @@ def _chunk_sources(
     yield "annual_reports", reports
     yield "abnormal_list", abnormal
     yield "tax_credit", grades
-    yield "serious_dishonesty", registry.serious_dishonesty(rng, abnormal, history.penalties)
+    yield "serious_dishonesty", registry.serious_dishonesty(rng, pop, timeline, abnormal, history.penalties)
     yield "penalties", history.penalties
     yield "inspections", history.inspections
     complaints = history.complaints
     complaints.insert(0, "complaint_id", [f"TS{part:04d}{i:07d}" for i in range(len(complaints))])
-    yield "complaints", complaints
+    _append(truth_dir / "complaint_entities", part, complaints[["complaint_id", "true_uscc"]])
+    yield "complaints", complaints.drop(columns="true_uscc")
     yield from activity.utilities(rng, pop, timeline, industry_code).items()
     yield from activity.tax_and_headcount(rng, pop, timeline).items()
     by_quarter = history.truth.pivot_table(index="uscc", columns="quarter", values="propensity", fill_value=0.0)

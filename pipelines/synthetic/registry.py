@@ -182,6 +182,7 @@ def rare_events(
     company = pop["type_code"].to_numpy() == "91"
     uscc = pop["uscc"].to_numpy()
     collapsed_ever = pop["collapse_month"].to_numpy() < timeline.n_months
+    first = int(pop["gidx"].iat[0])  # case numbers are unique across chunks
     out = {}
     r, d = _events(rng, company * 0.01 * (1 + 3 * shell), begin, end)
     out["equity_pledges"] = pd.DataFrame(
@@ -198,7 +199,7 @@ def rare_events(
     out["court_enforcement"] = pd.DataFrame(
         {
             "uscc": uscc[r],
-            "case_no": [f"(20{str(x)[2:4]})粤06执{i:05d}号" for i, x in enumerate(d)],
+            "case_no": [f"({str(x)[:4]})粤06执{first * 10 + i}号" for i, x in enumerate(d)],
             "filed_date": d,
             "knowledge_date": d + rng.integers(1, 10, len(r)),
             "amount_yuan": np.round(np.exp(rng.normal(10, 1.3, len(r))), -1),
@@ -231,8 +232,11 @@ def rare_events(
     return out
 
 
-def serious_dishonesty(rng: np.random.Generator, abnormal: pd.DataFrame, penalties: pd.DataFrame) -> pd.DataFrame:
-    """Three years on the abnormal list without removal, or a heavy penalty, puts a firm on the list."""
+def serious_dishonesty(
+    rng: np.random.Generator, pop: pd.DataFrame, timeline: Timeline, abnormal: pd.DataFrame, penalties: pd.DataFrame
+) -> pd.DataFrame:
+    """Three years on the abnormal list without removal, or a heavy penalty, puts a firm on the list;
+    some older firms were listed before the window began (and stay listed)."""
     stuck = abnormal[abnormal["removed_date"].isna()]
     listed = stuck["listed_date"].to_numpy().astype("datetime64[D]") + 3 * 365
     a = pd.DataFrame(
@@ -252,6 +256,19 @@ def serious_dishonesty(rng: np.random.Generator, abnormal: pd.DataFrame, penalti
             "reason": "因严重违法行为受到较重行政处罚",
         }
     )
-    out = pd.concat([a, b], ignore_index=True).drop_duplicates("uscc")
+    begin, _ = _alive_span(pop, timeline)
+    legacy = np.flatnonzero(
+        (pop["z"].to_numpy() > 1.6) & (pop["est_month"].to_numpy() < -36) & (rng.random(len(pop)) < 0.2)
+    )
+    when = begin[legacy] + rng.integers(0, 3 * 365, len(legacy))
+    c = pd.DataFrame(
+        {
+            "uscc": pop["uscc"].to_numpy()[legacy],
+            "listed_date": when,
+            "knowledge_date": when,
+            "reason": "提交虚假材料或者采取其他欺诈手段隐瞒重要事实取得登记",
+        }
+    )
+    out = pd.concat([c, a, b], ignore_index=True).drop_duplicates("uscc")
     out["removed_date"] = np.datetime64("NaT")
     return out

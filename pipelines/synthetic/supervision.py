@@ -195,6 +195,7 @@ def _complaints(
     return pd.DataFrame(
         {
             "uscc": np.where(with_code, pop["uscc"].to_numpy()[who], None),
+            "true_uscc": pop["uscc"].to_numpy()[who],  # ground truth only: split off before writing
             "received_date": date,
             "knowledge_date": date,
             "shop_name": shop,
