@@ -146,13 +146,10 @@ def ingest(
         "source", "rows in", "accepted", "quarantined", "status", title="ingest: rows in = accepted + quarantined"
     )
     for s in result.sources:
-        table.add_row(
-            s.source,
-            f"{s.rows_in:,}",
-            f"{s.rows_accepted:,}",
-            f"{s.rows_quarantined:,}",
-            "ok" if s.ok else f"FAILED: {s.failure}",
-        )
+        status = "ok" if s.ok else f"[red]FAILED[/red]: {s.failure}"
+        table.add_row(s.source, f"{s.rows_in:,}", f"{s.rows_accepted:,}", f"{s.rows_quarantined:,}", status)
+        for reason, count in list(s.reasons.items())[:3]:  # the commonest reasons, with their counts
+            table.add_row("", "", "", f"[dim]{count:,}[/dim]", f"[dim]{reason}[/dim]")
     failed = [s.source for s in result.sources if not s.ok]
     title = (
         f"ingested {result.rows_accepted:,} rows, quarantined {result.rows_quarantined:,}; report {result.report_dir}"
@@ -164,3 +161,7 @@ def ingest(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -130,7 +130,7 @@ def _ingest_source(
     folder = settings.raw_dir / source
     files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
     if not files:
-        result.failure = f"no extract files under {folder}"
+        result.failure = f"{source}: no extract files under {folder}"
         return result, None
     entities = None
     if registry is not None:
@@ -158,8 +158,8 @@ def _ingest_source(
             missing = ", ".join(f"{c.header}（{c.name}）" for c in batch.missing_columns)
             why = f"缺少列 / missing column(s): {missing}"
             row_reasons = pd.Series([why + "; "] * len(raw), index=raw.index, dtype=object)
-            result.failure = f"{path.name}: {why} in all {len(raw)} rows"
-            accepted = raw.iloc[0:0]
+            result.failure = f"{source}: {path.name}: {why}, all {len(raw)} rows quarantined"
+            accepted = pd.DataFrame(columns=[c.name for c in contract.meta.columns])
         else:
             typed = cast_to_contract(raw, contract)
             checks = derive_checks(typed.frame, contract, settings.extract_date, keys, entities)
@@ -179,7 +179,12 @@ def _ingest_source(
             accepted = _link(accepted, contract, registry, settings.ingest.link_threshold)
             result.linked_by_name_address += int((accepted["link_method"] == "name_address").sum())
         if len(accepted) or n_file == 0:
-            table = pa.Table.from_pandas(accepted, schema=bronze_schema(contract), preserve_index=False)
+            schema = bronze_schema(contract)
+            table = (
+                pa.Table.from_pandas(accepted, schema=schema, preserve_index=False)
+                if len(accepted)
+                else schema.empty_table()
+            )
             write_parquet_atomic(table, out_dir / f"part-{n_file:05d}.parquet")
         if keep_in_memory:
             accepted_parts.append(accepted)
@@ -188,7 +193,7 @@ def _ingest_source(
     share = result.rows_quarantined / result.rows_in if result.rows_in else 0.0
     if result.failure is None and share > settings.ingest.max_quarantine_share:
         result.failure = (
-            f"quarantined {share:.1%} of rows, above the {settings.ingest.max_quarantine_share:.1%}"
+            f"{source}: quarantined {share:.1%} of rows, above the {settings.ingest.max_quarantine_share:.1%}"
             " the settings allow (ingest.max_quarantine_share)"
         )
     if out_dir.is_dir():

@@ -40,6 +40,8 @@ def read_extract(path: Path, contract: Contract) -> RawBatch:
     """Read a CSV or Parquet extract as strings under the contract's column names."""
     try:
         table = _read_csv(path) if contract.meta.format == "csv" else pq.read_table(path)
+    except UnreadableExtract as err:
+        raise UnreadableExtract(f"{contract.source}: {err}") from err
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as err:
         raise UnreadableExtract(
             f"{contract.source}: {path.name} is not a readable {contract.meta.format.upper()} file: {err}"
