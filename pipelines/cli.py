@@ -26,7 +26,7 @@ EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Regulens: risk-weighted 双随机 supervision for market regulators."
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class State:
