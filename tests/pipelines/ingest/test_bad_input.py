@@ -149,7 +149,7 @@ def test_record_dated_before_the_enterprise_existed_is_quarantined(data_home: Pa
 
 @pytest.mark.parametrize(
     "payload",
-    [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "<html><body>502 Bad Gateway</body></html>".encode()],
+    [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), b"<html><body>502 Bad Gateway</body></html>"],
 )
 def test_a_file_that_is_not_csv_is_kept_whole_and_the_rest_is_ingested(data_home: Path, payload: bytes) -> None:
     _good_registrations(data_home)
