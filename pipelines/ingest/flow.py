@@ -91,12 +91,12 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     bronze, quarantine = settings.lake_dir / "bronze", settings.lake_dir / "quarantine"
     reports = settings.lake_dir / "reports"
-    context = gx_context(reports / "gx")
+    gx_root = reports / "gx"
     registry = _load_registry(bronze / "registration") if order[0] != "registration" else None
 
     results = []
     for i, source in enumerate(order):
-        result, accepted = _ingest_source(settings, contracts[source], run_id, bronze, quarantine, context, registry)
+        result, accepted = _ingest_source(settings, contracts[source], run_id, bronze, quarantine, gx_root, registry)
         if source == "registration" and accepted is not None:
             registry = accepted
         results.append(result)
@@ -122,7 +122,7 @@ def _ingest_source(
     run_id: str,
     bronze: Path,
     quarantine: Path,
-    context: Any,
+    gx_root: Path,
     registry: pd.DataFrame | None,
 ) -> tuple[SourceResult, pd.DataFrame | None]:
     source = contract.source
@@ -163,7 +163,9 @@ def _ingest_source(
         else:
             typed = cast_to_contract(raw, contract)
             checks = derive_checks(typed.frame, contract, settings.extract_date, keys, entities)
-            gx_reasons, _ = gx_failures(pd.concat([typed.frame, checks], axis=1), contract, context)
+            gx_reasons = _validate_in_slices(
+                pd.concat([typed.frame, checks], axis=1), contract, gx_root, settings.ingest.chunk_rows
+            )
             row_reasons = typed.reasons + gx_reasons
             accepted = typed.frame[row_reasons == ""].copy()
             accepted["_source_file"] = path.name
@@ -206,6 +208,20 @@ def _ingest_source(
     return result, registry_frame
 
 
+def _validate_in_slices(frame: pd.DataFrame, contract: Contract, gx_root: Path, rows: int) -> pd.Series:
+    """GX reasons per row, validating at most `rows` rows at a time.
+
+    Each slice gets a fresh GX context: a context keeps every batch it has validated in memory,
+    which at city scale grows without bound. The contexts share one folder, so the data docs
+    list every slice.
+    """
+    parts = []
+    for start in range(0, max(len(frame), 1), rows):
+        reasons, _ = gx_failures(frame.iloc[start : start + rows], contract, gx_context(gx_root))
+        parts.append(reasons)
+    return pd.concat(parts)
+
+
 def _write_quarantine(path: Path, source: str, file: str, raw: pd.DataFrame, reasons: pd.Series) -> None:
     """Quarantined rows keep their raw text (as JSON), the file, the row number and every reason."""
     frame = pd.DataFrame(
@@ -214,7 +230,7 @@ def _write_quarantine(path: Path, source: str, file: str, raw: pd.DataFrame, rea
             "file": file,
             "row": raw.index.to_numpy(dtype="int64"),
             "reason": reasons.str.rstrip("; ").to_numpy(dtype=object),
-            "raw": [json.dumps(r, ensure_ascii=False) for r in raw.to_dict(orient="records")],
+            "raw": [json.dumps(r, ensure_ascii=False, default=str) for r in raw.to_dict(orient="records")],
         }
     )
     write_parquet_atomic(pa.Table.from_pandas(frame, schema=QUARANTINE_SCHEMA, preserve_index=False), path)

@@ -57,8 +57,9 @@ def read_extract(path: Path, contract: Contract) -> RawBatch:
     frame = frame.rename(columns=headers)
     missing = [c for c in contract.meta.columns if c.name not in frame.columns]
     extra = [str(c) for c in frame.columns if c not in {col.name for col in contract.meta.columns}]
-    text = pd.DataFrame({c.name: _as_text(frame[c.name]) for c in contract.meta.columns if c.name in frame.columns})
-    return RawBatch(frame=text, missing_columns=missing, extra_columns=extra)
+    # CSV columns arrive as text; Parquet columns keep their native types (cast checks them too).
+    values = pd.DataFrame({c.name: frame[c.name] for c in contract.meta.columns if c.name in frame.columns})
+    return RawBatch(frame=values, missing_columns=missing, extra_columns=extra)
 
 
 def _read_csv(path: Path) -> pa.Table:
@@ -78,17 +79,6 @@ def _read_csv(path: Path) -> pa.Table:
     return pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="utf-8"), convert_options=convert)
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    """Values as strings (dates ISO), None where missing."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        text = values.dt.strftime("%Y-%m-%d")
-    elif pd.api.types.is_bool_dtype(values):
-        text = values.map({True: "true", False: "false"})
-    else:
-        text = values.astype("string")
-    return text.astype(object).where(text.notna(), None)
-
-
 @dataclass
 class TypedBatch:
     frame: pd.DataFrame  # typed columns
@@ -103,6 +93,10 @@ def cast_to_contract(raw: pd.DataFrame, contract: Contract) -> TypedBatch:
         if col.name not in raw.columns:
             continue
         text = raw[col.name]
+        native = _native(text, col)
+        if native is not None:
+            typed[col.name] = native
+            continue
         cleaned = _clean(text, col)
         value, bad = _cast(cleaned, col)
         typed[col.name] = value
@@ -127,12 +121,28 @@ _TYPE_WORDS = {
 }
 
 
+def _native(values: pd.Series, col: ColumnSpec) -> pd.Series | None:
+    """A Parquet column that already has the contract's type, as is; None if it needs casting."""
+    if col.type == "date" and pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[s]")
+    if col.type == "float" and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("Float64")
+    if col.type == "int" and pd.api.types.is_integer_dtype(values):
+        return values.astype("Int64")
+    if col.type == "bool" and pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean")
+    return None
+
+
 def _clean(text: pd.Series, col: ColumnSpec) -> pd.Series:
     """Trimmed, empty as null; codes, dates and numbers also lose full-width forms
     ('９１４４…' -> '9144…'), while text keeps its Chinese punctuation."""
     values = text.astype("string").str.strip()
     if col.type != "string":
-        values = values.str.normalize("NFKC")
+        # NFKC is slow per value; only the rare non-ASCII values need it.
+        wide = ~values.str.isascii().fillna(True)
+        if wide.any():
+            values[wide] = values[wide].str.normalize("NFKC")
     if col.type == "uscc":
         values = values.str.upper()
     return values.where(values.str.len() > 0)

@@ -28,7 +28,7 @@ class KeyMemory:
     seen: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.uint64))
 
     def first_occurrence(self, keys: pd.DataFrame) -> np.ndarray:
-        hashes = pd.util.hash_pandas_object(keys.astype(str), index=False).to_numpy()
+        hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
         first = ~pd.Series(hashes).duplicated().to_numpy() & ~np.isin(hashes, self.seen)
         self.seen = np.union1d(self.seen, hashes)
         return first
@@ -53,9 +53,11 @@ def derive_checks(
     for col in meta.columns:
         if col.type == "uscc" and col.name in typed:
             codes = typed[col.name]
-            out[f"{col.name}__check_character_ok"] = codes.isna().to_numpy() | uscc_valid_mask(
-                codes.to_numpy(dtype=object)
-            )
+            # Codes repeat across a source's rows: check each distinct code once.
+            distinct = pd.unique(codes.dropna().to_numpy(dtype=object))
+            valid = pd.Series(uscc_valid_mask(distinct), index=distinct, dtype=bool)
+            checked = codes.map(valid).fillna(False).to_numpy(dtype=bool)
+            out[f"{col.name}__check_character_ok"] = codes.isna().to_numpy() | checked
     known = typed[meta.knowledge_date]
     out["knowledge_date__not_in_future"] = (known.isna() | (known <= pd.Timestamp(extract_date))).to_numpy()
     out["primary_key__first_occurrence"] = keys.first_occurrence(typed[meta.primary_key])

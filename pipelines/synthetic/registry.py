@@ -182,7 +182,7 @@ def rare_events(
     company = pop["type_code"].to_numpy() == "91"
     uscc = pop["uscc"].to_numpy()
     collapsed_ever = pop["collapse_month"].to_numpy() < timeline.n_months
-    first = int(pop["gidx"].iat[0])  # case numbers are unique across chunks
+    first = int(pop["gidx"].to_numpy()[0])  # case numbers are unique across chunks
     out = {}
     r, d = _events(rng, company * 0.01 * (1 + 3 * shell), begin, end)
     out["equity_pledges"] = pd.DataFrame(
