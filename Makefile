@@ -33,7 +33,7 @@ lint: setup
 	$(BIN)/mypy
 
 lock:
-	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock --custom-compile-command "make lock"
+	$(UV) pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 -o requirements.lock --custom-compile-command "make lock"
 
 clean:
 	rm -rf data/raw data/lake data/ground_truth data/mlflow
