@@ -59,6 +59,14 @@ class Feature:
     categorical: bool = False
 
     def describe(self) -> dict[str, object]:
-        return {"name": self.name, "source": self.source, "zh": self.zh, "en": self.en, "unit": self.unit,
-                "window": window_label(self.window), "dimension": self.dimension, "direction": self.direction,
-                "categorical": self.categorical}
+        return {
+            "name": self.name,
+            "source": self.source,
+            "zh": self.zh,
+            "en": self.en,
+            "unit": self.unit,
+            "window": window_label(self.window),
+            "dimension": self.dimension,
+            "direction": self.direction,
+            "categorical": self.categorical,
+        }
