@@ -13,6 +13,8 @@ import ibis.expr.types as ir
 
 from features.spec import WINDOWS, Dimension, Feature, window_label, window_words
 
+RowFilter = Callable[[ir.Table], ir.BooleanValue]
+
 AGG_WORDS = {
     "sum": ("合计", "total"),
     "mean": ("平均", "mean"),
@@ -356,7 +358,7 @@ def _in_window(t: ir.Table, date: str, as_of: ir.DateScalar, window: int | None)
     return t[date] >= as_of - ibis.interval(days=window)
 
 
-def _count(date: str, window: int | None, extra: Callable[[ir.Table], ir.BooleanValue] | None = None):
+def _count(date: str, window: int | None, extra: RowFilter | None = None):
     def build(t: ir.Table, as_of: ir.DateScalar) -> ir.Value:
         cond = _in_window(t, date, as_of, window)
         if extra is not None:
@@ -366,9 +368,7 @@ def _count(date: str, window: int | None, extra: Callable[[ir.Table], ir.Boolean
     return build
 
 
-def _agg(
-    date: str, window: int | None, column: str, agg: str, extra: Callable[[ir.Table], ir.BooleanValue] | None = None
-):
+def _agg(date: str, window: int | None, column: str, agg: str, extra: RowFilter | None = None):
     def build(t: ir.Table, as_of: ir.DateScalar) -> ir.Value:
         cond = _in_window(t, date, as_of, window)
         if extra is not None:
