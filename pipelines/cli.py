@@ -6,6 +6,7 @@ Every command ends with a short human summary, or with `--json` one JSON object 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -157,6 +158,107 @@ def ingest(
     if failed:
         title += f"\nsources that failed their check: {', '.join(failed)}"
     finish(state, {"command": "ingest", **result.to_json()}, title, table, EXIT_DATA if failed else EXIT_OK)
+
+
+profile_app = typer.Typer(
+    invoke_without_command=True,
+    no_args_is_help=False,
+    help="Build the enterprise profiles (一户一档) and labels, or show one enterprise's file.",
+)
+app.add_typer(profile_app, name="profile")
+
+
+def _parse_dates(values: list[str]) -> list[dt.date]:
+    try:
+        return [dt.date.fromisoformat(v) for v in values]
+    except ValueError as error:
+        raise typer.BadParameter(f"expected dates like 2024-07-01, got {values}") from error
+
+
+@profile_app.callback()
+def profile(
+    ctx: typer.Context,
+    as_of: Annotated[list[str] | None, typer.Option(help="as-of date, YYYY-MM-DD (repeatable)")] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (default) or spark")] = "duckdb",
+    horizon: Annotated[int, typer.Option(min=1, help="label horizon in days")] = 180,
+) -> None:
+    """Build profiles and labels for each --as-of date."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipelines.profiles.flow import build_profiles
+
+    if not as_of:
+        raise typer.BadParameter("give at least one --as-of date", param_hint="--as-of")
+    if engine not in ("duckdb", "spark"):
+        raise typer.BadParameter(f"expected duckdb or spark, got {engine!r}", param_hint="--engine")
+    state: State = ctx.obj
+    settings = state.settings()
+    dates = _parse_dates(as_of)
+    try:
+        results = build_profiles(settings, dates, engine=engine, horizon_days=horizon)  # type: ignore[arg-type]
+    except FileNotFoundError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(EXIT_USAGE) from error
+    table = Table("as of", "enterprises", "features", "labelled (inspected in horizon)", title=f"profiles ({engine})")
+    for r in results:
+        table.add_row(r.as_of.isoformat(), f"{r.enterprises:,}", f"{r.features:,}", f"{r.labelled:,}")
+    finish(
+        state,
+        {
+            "command": "profile",
+            "engine": engine,
+            "horizon_days": horizon,
+            "profiles": [
+                {
+                    "as_of": r.as_of.isoformat(),
+                    "enterprises": r.enterprises,
+                    "features": r.features,
+                    "labelled": r.labelled,
+                    "path": str(r.path),
+                }
+                for r in results
+            ],
+        },
+        f"built {len(results)} profile(s) under {settings.lake_dir / 'profiles'}",
+        table,
+        EXIT_OK,
+    )
+
+
+@profile_app.command("show")
+def profile_show(
+    ctx: typer.Context,
+    uscc: Annotated[str, typer.Argument(help="the enterprise's unified social credit code")],
+    as_of: Annotated[str, typer.Option(help="as-of date of a built profile, YYYY-MM-DD")],
+    items: Annotated[int, typer.Option(min=1, help="items shown per dimension (all with --json)")] = 10,
+) -> None:
+    """Print one enterprise's file: items by dimension, sub-scores, timeline."""
+    from pipelines.profiles.document import enterprise_document
+    from pipelines.profiles.flow import read_profile
+
+    state: State = ctx.obj
+    settings = state.settings()
+    (date,) = _parse_dates([as_of])
+    try:
+        doc = enterprise_document(
+            read_profile(settings, date), settings.lake_dir / "bronze", uscc.strip().upper(), date
+        )
+    except (FileNotFoundError, LookupError) as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(EXIT_USAGE) from error
+    table = Table("dimension", "sub-score (50 = city average)", "item", "value", title=f"一户一档 {uscc} as of {as_of}")
+    for dim in doc["dimensions"]:
+        shown = [i for i in dim["items"] if i["value"] not in (None, 0)][:items]
+        for n, item in enumerate(shown):
+            table.add_row(
+                dim["name"] if n == 0 else "",
+                f"{dim['subscore']}" if n == 0 else "",
+                f"{item['zh']} ({item['name']})",
+                str(item["value"]),
+            )
+    events = "\n".join(f"  {e['date']}  {e['event']}: {e['detail']}" for e in doc["timeline"][-15:])
+    title = f"{doc['items']} items in {len(doc['dimensions'])} dimensions; latest events:\n{events}"
+    finish(state, {"command": "profile show", **doc}, title, table, EXIT_OK)
 
 
 def main() -> None:
