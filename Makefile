@@ -16,10 +16,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-## The main job on the embedded default data: generate the demo city, then ingest it.
+## The main job on the embedded default data: generate the demo city, ingest it against the
+## contracts, then build the enterprise profiles and labels at four as-of dates.
 demo: setup
 	$(BIN)/regulens generate --enterprises $(DEMO_ENTERPRISES)
 	$(BIN)/regulens ingest
+	$(BIN)/regulens profile --as-of 2023-07-01 --as-of 2024-01-01 --as-of 2024-07-01 --as-of 2025-01-01
 
 ## The whole test suite, every marker included.
 test: setup
