@@ -39,8 +39,10 @@ def test_duckdb_and_spark_profiles_agree_on_every_column(ingested_city) -> None:
             same = [None if pd.isna(v) else str(v) for v in a] == [None if pd.isna(v) else str(v) for v in b]
         else:
             x, y = a.astype("float64").to_numpy(), b.astype("float64").to_numpy()
-            same = bool(np.array_equal(np.isnan(x), np.isnan(y))
-                        and np.allclose(x[~np.isnan(x)], y[~np.isnan(y)], rtol=1e-9, atol=1e-9))
+            same = bool(
+                np.array_equal(np.isnan(x), np.isnan(y))
+                and np.allclose(x[~np.isnan(x)], y[~np.isnan(y)], rtol=1e-9, atol=1e-9)
+            )
         if not same:
             mismatched.append(col)
     assert not mismatched, f"{len(mismatched)} columns differ, e.g. {mismatched[:10]}"

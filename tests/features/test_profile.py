@@ -31,12 +31,18 @@ def test_catalogue_has_over_a_thousand_described_features() -> None:
 
 def test_window_aggregation_matches_a_plain_loop() -> None:
     """Five electricity bills, checked by hand against the Ibis aggregation on DuckDB."""
-    rows = pd.DataFrame({
-        "uscc": ["A"] * 4 + ["B"],
-        "billing_month": pd.to_datetime(["2023-06-01", "2023-10-01", "2023-11-01", "2023-12-01", "2023-11-01"]).date,
-        "knowledge_date": pd.to_datetime(["2023-07-15", "2023-11-15", "2023-12-15", "2024-01-15", "2023-12-15"]).date,
-        "kwh": [100.0, 0.0, 50.0, 999.0, 7.0],
-    })
+    rows = pd.DataFrame(
+        {
+            "uscc": ["A"] * 4 + ["B"],
+            "billing_month": pd.to_datetime(
+                ["2023-06-01", "2023-10-01", "2023-11-01", "2023-12-01", "2023-11-01"]
+            ).date,
+            "knowledge_date": pd.to_datetime(
+                ["2023-07-15", "2023-11-15", "2023-12-15", "2024-01-15", "2023-12-15"]
+            ).date,
+            "kwh": [100.0, 0.0, 50.0, 999.0, 7.0],
+        }
+    )
     con = ibis.duckdb.connect()
     lit = ibis.literal(AS_OF, type="date")
     t = point_in_time({"electricity": ibis.memtable(rows)}, lit)["electricity"]
@@ -57,8 +63,7 @@ def test_window_aggregation_matches_a_plain_loop() -> None:
             return sum(v == 0 for v in values)
         if not values:
             return None
-        return {"sum": sum(values), "max": max(values), "min": min(values),
-                "mean": sum(values) / len(values)}[agg]
+        return {"sum": sum(values), "max": max(values), "min": min(values), "mean": sum(values) / len(values)}[agg]
 
     for window, label in ((30, "30d"), (90, "90d"), (365, "365d"), (None, "all")):
         for uscc in ("A", "B"):
@@ -122,11 +127,16 @@ def test_profile_covers_firms_established_before_the_date(ingested_city, city_pr
 def test_label_window_is_after_the_as_of_date_up_to_the_horizon() -> None:
     assert label_window(dt.date(2024, 7, 1), 180) == (dt.date(2024, 7, 2), dt.date(2024, 12, 28))
     dates = [dt.date(2024, 7, 1), dt.date(2024, 7, 2), dt.date(2024, 12, 28), dt.date(2024, 12, 29)]
-    frame = pd.DataFrame({
-        "inspection_id": ["a", "b", "c", "d"], "uscc": ["X", "Y", "Z", "W"], "inspection_date": dates,
-        "inspection_type": ["双随机抽查", "双随机抽查", "投诉举报核查", "双随机抽查"],
-        "inclusion_probability": [0.02, 0.02, None, 0.02], "violation_found": [True, False, True, True],
-    })
+    frame = pd.DataFrame(
+        {
+            "inspection_id": ["a", "b", "c", "d"],
+            "uscc": ["X", "Y", "Z", "W"],
+            "inspection_date": dates,
+            "inspection_type": ["双随机抽查", "双随机抽查", "投诉举报核查", "双随机抽查"],
+            "inclusion_probability": [0.02, 0.02, None, 0.02],
+            "violation_found": [True, False, True, True],
+        }
+    )
     out = ibis.duckdb.connect().execute(labels_expr(ibis.memtable(frame), dt.date(2024, 7, 1), 180))
     out = out.set_index("uscc")
     assert sorted(out.index) == ["Y", "Z"]
