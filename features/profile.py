@@ -45,15 +45,17 @@ RATIO_WINDOWS = ((30, 365), (90, 365), (180, 730), (365, 730))
 def derived_features() -> list[Feature]:
     """Trends, ratios, the activity-collapse flag and peer-relative rates, from aggregated columns."""
     out: list[Feature] = []
+    by_source = {s.source: s for s in SOURCES}
     for source, col in MONTHLY.items():
         dim: Dimension = "activity"
+        value = next(v for v in by_source[source].values if v.column == col)
         for short, long in RATIO_WINDOWS:
             out.append(
                 Feature(
                     f"{source}_{col}_mean_ratio_{short}d_{long}d",
                     source,
-                    f"近{short}天与近{long}天{col}均值之比",
-                    f"mean {col} in the last {short} days over the last {long} days (trend)",
+                    f"近{short}天与近{long}天{value.zh}均值之比",
+                    f"mean {value.en} in the last {short} days over the last {long} days (trend)",
                     "ratio",
                     short,
                     dim,
@@ -65,8 +67,8 @@ def derived_features() -> list[Feature]:
             Feature(
                 f"{source}_{col}_zero_share_365d",
                 source,
-                f"近365天{col}为零的月份占比",
-                f"share of months with zero {col} in the last 365 days",
+                f"近365天{value.zh}为零的月份占比",
+                f"share of months with zero {value.en} in the last 365 days",
                 "ratio",
                 365,
                 dim,
@@ -96,8 +98,9 @@ def derived_features() -> list[Feature]:
                 Feature(
                     f"{source}_rate_vs_district_industry_{w}d",
                     source,
-                    f"近{w}天{source}条数相对本区同行业均值的倍数",
-                    f"{source} in the last {w} days relative to the mean of firms in the same district and industry",
+                    f"近{w}天{by_source[source].zh}条数相对本区同行业均值的倍数",
+                    f"{by_source[source].en} in the last {w} days relative to the mean of firms in the same district"
+                    " and industry",
                     "ratio",
                     w,
                     dimension,
