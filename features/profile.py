@@ -178,9 +178,13 @@ def profile_expr(tables: dict[str, ir.Table], as_of: dt.date) -> ir.Table:
         keyed.append(t.group_by(uscc=t[key]).aggregate(**{f.name: f.aggregate(t, lit) for f in feats if f.aggregate}))
     keyed.append(shareholder_table(known, lit))
     keyed.extend(status_tables(known, lit))
-    for table in keyed:
-        right = table.rename(_key="uscc")
-        profile = profile.left_join(right, profile.uscc == right._key).drop("_key")
+    # One join chain, keys dropped once at the end: dropping after each join nests a projection
+    # of every column per join and makes the compiled SQL (and compile time) grow quadratically.
+    keys = [f"_key{i}" for i in range(len(keyed))]
+    for key, table in zip(keys, keyed, strict=True):
+        right = table.rename(**{key: "uscc"})
+        profile = profile.left_join(right, profile.uscc == right[key])
+    profile = profile.drop(*keys)
     profile = profile.mutate(**_zero_fills(profile))
     profile = profile.mutate(**{f.name: f.derive(profile) for f in derived_features() if f.derive})
     columns = [f.name for f in all_features()]
