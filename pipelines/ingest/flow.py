@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.ingest.contracts import Contract, bronze_schema, load_contracts
-from pipelines.ingest.linking import link_by_name_address
+from pipelines.ingest.linking import NameAddressIndex
 from pipelines.ingest.normalise import UnreadableExtract, cast_to_contract, read_extract
 from pipelines.ingest.validate import EntityDates, KeyMemory, derive_checks, gx_context, gx_failures
 from pipelines.lake import current_version, publish_version
@@ -133,8 +133,11 @@ def _ingest_source(
         result.failure = f"{source}: no extract files under {folder}"
         return result, None
     entities = None
+    index = None
     if registry is not None:
         entities = EntityDates(registry.set_index("uscc")["established_date"])
+        if contract.meta.link is not None:
+            index = NameAddressIndex(registry)
     keys, reasons = KeyMemory(), Counter[str]()
     out_dir, q_dir = bronze / source / run_id, quarantine / source / run_id
     accepted_parts: list[pd.DataFrame] = []
@@ -177,8 +180,8 @@ def _ingest_source(
         _write_quarantine(q_dir / f"part-{n_file:05d}.parquet", source, path.name, raw[bad], row_reasons[bad])
         result.rows_quarantined += int(bad.sum())
         result.rows_accepted += len(accepted)
-        if contract.meta.link is not None and registry is not None and len(accepted):
-            accepted = _link(accepted, contract, registry, settings.ingest.link_threshold)
+        if index is not None and len(accepted):
+            accepted = _link(accepted, contract, index, settings.ingest.link_threshold)
             result.linked_by_name_address += int((accepted["link_method"] == "name_address").sum())
         if len(accepted) or n_file == 0:
             schema = bronze_schema(contract)
@@ -236,7 +239,7 @@ def _write_quarantine(path: Path, source: str, file: str, raw: pd.DataFrame, rea
     write_parquet_atomic(pa.Table.from_pandas(frame, schema=QUARANTINE_SCHEMA, preserve_index=False), path)
 
 
-def _link(accepted: pd.DataFrame, contract: Contract, registry: pd.DataFrame, threshold: float) -> pd.DataFrame:
+def _link(accepted: pd.DataFrame, contract: Contract, index: NameAddressIndex, threshold: float) -> pd.DataFrame:
     link = contract.meta.link
     assert link is not None and contract.meta.entity_key is not None
     key = contract.meta.entity_key
@@ -246,7 +249,7 @@ def _link(accepted: pd.DataFrame, contract: Contract, registry: pd.DataFrame, th
     accepted["link_confidence"] = has_code.astype(float).where(has_code, float("nan"))
     todo = accepted[~has_code]
     if len(todo):
-        links = link_by_name_address(todo, link.name_column, link.address_column, registry, threshold)
+        links = index.link(todo, link.name_column, link.address_column, threshold)
         found = links["linked_uscc"].notna()
         accepted.loc[todo.index, "entity_uscc"] = links["linked_uscc"]
         accepted.loc[todo.index[found.to_numpy()], "link_method"] = "name_address"

@@ -32,34 +32,31 @@ def normalise_address(address: str) -> str:
     return _ADMIN.sub("", address).replace(" ", "")
 
 
-def link_by_name_address(
-    records: pd.DataFrame, name_col: str, address_col: str, registry: pd.DataFrame, threshold: float
-) -> pd.DataFrame:
-    """For each record: linked uscc (or None) and confidence in [0, 1].
+class NameAddressIndex:
+    """Registered enterprises blocked by normalised address, built once per ingest run."""
 
-    `registry` has columns uscc, name, address. Returns a frame aligned with `records`.
-    """
-    reg = pd.DataFrame(
-        {
-            "uscc": registry["uscc"].to_numpy(),
-            "name_key": [normalise_name(n) for n in registry["name"]],
-            "address_key": [normalise_address(a) for a in registry["address"]],
-        }
-    )
-    blocks = {addr: grp for addr, grp in reg.groupby("address_key", sort=False)}
-    linked = np.full(len(records), None, dtype=object)
-    confidence = np.full(len(records), np.nan)
-    for i, (name, address) in enumerate(zip(records[name_col], records[address_col], strict=True)):
-        if not isinstance(name, str) or not isinstance(address, str):
-            continue
-        block = blocks.get(normalise_address(address))
-        if block is None:
-            continue
-        best = process.extractOne(normalise_name(name), block["name_key"].tolist(), scorer=fuzz.token_set_ratio)
-        if best is None:
-            continue
-        _, score, pos = best
-        confidence[i] = score / 100
-        if score / 100 >= threshold:
-            linked[i] = block["uscc"].iat[pos]
-    return pd.DataFrame({"linked_uscc": linked, "link_confidence": confidence}, index=records.index)
+    def __init__(self, registry: pd.DataFrame) -> None:
+        self.blocks: dict[str, tuple[list[str], list[str]]] = {}
+        for uscc, name, address in zip(registry["uscc"], registry["name"], registry["address"], strict=True):
+            names, codes = self.blocks.setdefault(normalise_address(address), ([], []))
+            names.append(normalise_name(name))
+            codes.append(uscc)
+
+    def link(self, records: pd.DataFrame, name_col: str, address_col: str, threshold: float) -> pd.DataFrame:
+        """For each record: the linked uscc (or None) and the best match score in [0, 1]."""
+        linked = np.full(len(records), None, dtype=object)
+        confidence = np.full(len(records), np.nan)
+        for i, (name, address) in enumerate(zip(records[name_col], records[address_col], strict=True)):
+            if not isinstance(name, str) or not isinstance(address, str):
+                continue
+            block = self.blocks.get(normalise_address(address))
+            if block is None:
+                continue
+            best = process.extractOne(normalise_name(name), block[0], scorer=fuzz.token_set_ratio)
+            if best is None:
+                continue
+            _, score, pos = best
+            confidence[i] = score / 100
+            if score / 100 >= threshold:
+                linked[i] = block[1][pos]
+        return pd.DataFrame({"linked_uscc": linked, "link_confidence": confidence}, index=records.index)

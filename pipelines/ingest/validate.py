@@ -29,9 +29,17 @@ class KeyMemory:
 
     def first_occurrence(self, keys: pd.DataFrame) -> np.ndarray:
         hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
-        first = ~pd.Series(hashes).duplicated().to_numpy() & ~np.isin(hashes, self.seen)
-        self.seen = np.union1d(self.seen, hashes)
-        return first
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]  # sorted lookups are cache-friendly
+        seen_before = np.zeros(len(hashes), dtype=bool)
+        if len(self.seen):
+            pos = np.minimum(np.searchsorted(self.seen, ordered), len(self.seen) - 1)
+            seen_before[order] = self.seen[pos] == ordered
+        repeat = np.zeros(len(hashes), dtype=bool)  # a later row of this file with an earlier row's key
+        repeat[order[1:]] = ordered[1:] == ordered[:-1]
+        # Both parts are sorted, so the stable sort (timsort) merges them in linear time.
+        self.seen = np.sort(np.concatenate([self.seen, ordered[~repeat[order]]]), kind="stable")
+        return ~repeat & ~seen_before
 
 
 @dataclass

@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--data-home", required=True)
     parser.add_argument("--seed", type=int, default=20240117)
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-generate", action="store_true", help="ingest an already generated city")
     opts = parser.parse_args()
     machine = {
         "cpus": os.cpu_count(),
@@ -50,6 +51,8 @@ def main() -> None:
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
     }
     print(json.dumps({"machine": machine}), flush=True)
+    if opts.skip_generate:
+        return ingest_only(opts)
     gen = run_step(
         ["--data-home", opts.data_home, "generate", "--enterprises", str(opts.enterprises), "--seed", str(opts.seed)]
     )
@@ -69,6 +72,10 @@ def main() -> None:
     )
     if opts.skip_ingest:
         return
+    ingest_only(opts)
+
+
+def ingest_only(opts: argparse.Namespace) -> None:
     ing = run_step(["--data-home", opts.data_home, "ingest"])
     s = ing["summary"]
     rows_in = s["rows_accepted"] + s["rows_quarantined"]  # type: ignore[index]
