@@ -168,7 +168,8 @@ def shareholder_table(t: dict[str, ir.Table], as_of: ir.DateScalar) -> ir.Table:
     agg = s.group_by(uscc=s.uscc).aggregate(
         shareholders_count=s.count(),
         subscribed_capital_wan_total=s.subscribed_wan.sum(),
-        paid_capital_wan_total=s.paid_wan.sum(),
+        # The extract holds today's paid-in amount; only payments made before the date count.
+        paid_capital_wan_total=s.paid_wan.sum(where=s.paid_date < as_of),
         _noncash_sub=s.subscribed_wan.sum(where=noncash),
         has_noncash_contribution=s.count(where=noncash),
         unpaid_subscriptions_count=s.count(where=s.paid_date.isnull() | (s.paid_date >= as_of)),
@@ -178,8 +179,10 @@ def shareholder_table(t: dict[str, ir.Table], as_of: ir.DateScalar) -> ir.Table:
         contribution_land_count=s.count(where=s.contribution_method == "土地使用权"),
     )
     sub = agg.subscribed_capital_wan_total
+    paid = agg.paid_capital_wan_total.fill_null(0)
     return agg.mutate(
-        paid_in_ratio=ibis.ifelse(sub > 0, agg.paid_capital_wan_total / sub, ibis.null()),
+        paid_capital_wan_total=paid,
+        paid_in_ratio=ibis.ifelse(sub > 0, paid / sub, ibis.null()),
         noncash_contribution_share=ibis.ifelse(sub > 0, agg._noncash_sub / sub, ibis.null()),
         has_noncash_contribution=(agg.has_noncash_contribution > 0).cast("int64"),
     ).drop("_noncash_sub")

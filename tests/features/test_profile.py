@@ -142,3 +142,24 @@ def test_label_window_is_after_the_as_of_date_up_to_the_horizon() -> None:
     assert sorted(out.index) == ["Y", "Z"]
     assert out.at["Y", "inclusion_probability"] == 0.02 and out.at["Y", "violation_found"] == 0
     assert pd.isna(out.at["Z", "inclusion_probability"]) and out.at["Z", "first_inspection_type"] == "投诉举报核查"
+
+
+def test_paid_in_capital_counts_only_payments_made_before_the_date() -> None:
+    """The shareholder extract holds today's paid-in amounts; a later payment must not show."""
+    from features.domain import shareholder_table
+
+    frame = pd.DataFrame(
+        {
+            "uscc": ["A", "A"],
+            "shareholder_name": ["陈伟", "李强"],
+            "contribution_method": ["货币", "知识产权"],
+            "subscribed_wan": [60.0, 40.0],
+            "paid_wan": [60.0, 40.0],
+            "paid_date": pd.to_datetime(["2020-01-01", "2024-06-01"]).date,
+            "knowledge_date": pd.to_datetime(["2019-12-01", "2019-12-01"]).date,
+        }
+    )
+    lit = ibis.literal(AS_OF, type="date")
+    out = ibis.duckdb.connect().execute(shareholder_table({"shareholders": ibis.memtable(frame)}, lit)).iloc[0]
+    assert out["paid_capital_wan_total"] == 60.0 and out["paid_in_ratio"] == pytest.approx(0.6)
+    assert out["unpaid_subscriptions_count"] == 1 and out["noncash_contribution_share"] == pytest.approx(0.4)
