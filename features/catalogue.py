@@ -46,7 +46,10 @@ class Category:
 @dataclass(frozen=True)
 class SourceFeatures:
     source: str
-    date: str  # the event date the windows look back over
+    # The date windows look back over: the event date, or for monthly bills and declarations the
+    # knowledge date (a bill is known 5-7 weeks after its month starts, so windows on the billing
+    # month would leave the recent windows empty by construction).
+    date: str
     zh: str
     en: str
     dimension: Dimension
@@ -62,7 +65,7 @@ MONEY = ("sum", "mean", "max", "min", "std")
 SOURCES: tuple[SourceFeatures, ...] = (
     SourceFeatures(
         "electricity",
-        "billing_month",
+        "knowledge_date",
         "用电记录",
         "electricity bills",
         "activity",
@@ -71,7 +74,7 @@ SOURCES: tuple[SourceFeatures, ...] = (
     ),
     SourceFeatures(
         "water",
-        "billing_month",
+        "knowledge_date",
         "用水记录",
         "water bills",
         "activity",
@@ -80,7 +83,7 @@ SOURCES: tuple[SourceFeatures, ...] = (
     ),
     SourceFeatures(
         "gas",
-        "billing_month",
+        "knowledge_date",
         "用气记录",
         "gas bills",
         "activity",
@@ -89,7 +92,7 @@ SOURCES: tuple[SourceFeatures, ...] = (
     ),
     SourceFeatures(
         "social_insurance",
-        "contribution_month",
+        "knowledge_date",
         "社保缴纳记录",
         "social-insurance months",
         "activity",
@@ -98,7 +101,7 @@ SOURCES: tuple[SourceFeatures, ...] = (
     ),
     SourceFeatures(
         "tax_payments",
-        "tax_period",
+        "knowledge_date",
         "纳税申报记录",
         "tax declarations",
         "activity",
@@ -353,9 +356,11 @@ SOURCES: tuple[SourceFeatures, ...] = (
 
 
 def _in_window(t: ir.Table, date: str, as_of: ir.DateScalar, window: int | None) -> ir.BooleanValue:
+    """Dated before the as-of date and, for a window, no more than `window` days before it."""
+    before = t[date] < as_of
     if window is None:
-        return ibis.literal(True)
-    return t[date] >= as_of - ibis.interval(days=window)
+        return before
+    return before & (t[date] >= as_of - ibis.interval(days=window))
 
 
 def _count(date: str, window: int | None, extra: RowFilter | None = None):

@@ -84,7 +84,7 @@ def registration_table(t: dict[str, ir.Table], as_of: ir.DateScalar) -> ir.Table
     ended = changes.filter((changes.change_item == "登记状态变更") & (changes.change_date < as_of))
     ended = ended.group_by(_k_end=ended.uscc).aggregate(_ended=ended.count())
     # 集中登记地: the address without its room number, counted over all firms known at the date.
-    base_address = reg.address.re_replace(r"(之)?\d+室$", "")
+    base_address = reg.address.re_replace(r"(之\d+室?|\d+室)$", "")
     reg = reg.mutate(_address_base=base_address)
     shared = reg.group_by(_k_addr=reg._address_base).aggregate(firms_at_same_address=reg.count())
     out = reg.left_join(ended, reg.uscc == ended._k_end).left_join(shared, reg._address_base == shared._k_addr)

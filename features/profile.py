@@ -39,6 +39,7 @@ PEER_RELATIVE: dict[str, Dimension] = {
     "penalties": "supervision_history",
     "abnormal_list": "credit",
 }
+NOT_ZERO_FILLED = {"paid_in_ratio", "noncash_contribution_share", "last_inspection_found_violation"}
 RATIO_WINDOWS = ((30, 365), (90, 365), (180, 730), (365, 730))
 
 
@@ -198,6 +199,7 @@ def _zero_fills(profile: ir.Table) -> dict[str, ir.Value]:
         zero = f.unit in ("records", "licences", "cases", "flag") or f.name.endswith(
             tuple(f"_sum_{w}" for w in ("30d", "90d", "180d", "365d", "730d", "all"))
         )
-        if zero and not f.categorical and f.name not in ("paid_in_ratio", "noncash_contribution_share"):
+        # "Never inspected" is not "last inspection clean": state flags stay missing.
+        if zero and not f.categorical and f.name not in NOT_ZERO_FILLED:
             fills[f.name] = profile[f.name].fill_null(0)
     return fills

@@ -97,8 +97,10 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
     results = []
     for i, source in enumerate(order):
         result, accepted = _ingest_source(settings, contracts[source], run_id, bronze, quarantine, gx_root, registry)
-        if source == "registration" and accepted is not None:
-            registry = accepted
+        if source == "registration":
+            # A registration extract that failed its check is not published: keep checking the
+            # other sources against the previous good one.
+            registry = accepted if result.ok else _load_registry(bronze / "registration")
         results.append(result)
         if progress:
             progress(i + 1, len(order))
@@ -165,7 +167,8 @@ def _ingest_source(
             accepted = pd.DataFrame(columns=[c.name for c in contract.meta.columns])
         else:
             typed = cast_to_contract(raw, contract)
-            checks = derive_checks(typed.frame, contract, settings.extract_date, keys, entities)
+            parsed = (typed.reasons == "").to_numpy()
+            checks = derive_checks(typed.frame, contract, settings.extract_date, keys, entities, parsed)
             gx_reasons = _validate_in_slices(
                 pd.concat([typed.frame, checks], axis=1), contract, gx_root, settings.ingest.chunk_rows
             )
@@ -180,7 +183,7 @@ def _ingest_source(
         _write_quarantine(q_dir / f"part-{n_file:05d}.parquet", source, path.name, raw[bad], row_reasons[bad])
         result.rows_quarantined += int(bad.sum())
         result.rows_accepted += len(accepted)
-        if index is not None and len(accepted):
+        if contract.meta.link is not None and len(accepted):
             accepted = _link(accepted, contract, index, settings.ingest.link_threshold)
             result.linked_by_name_address += int((accepted["link_method"] == "name_address").sum())
         if len(accepted) or n_file == 0:
@@ -201,7 +204,9 @@ def _ingest_source(
             f"{source}: quarantined {share:.1%} of rows, above the {settings.ingest.max_quarantine_share:.1%}"
             " the settings allow (ingest.max_quarantine_share)"
         )
-    if out_dir.is_dir():
+    # A source that failed its check keeps its previous bronze version in use; its quarantine is
+    # published either way, so the reasons can be read.
+    if out_dir.is_dir() and result.ok:
         publish_version(bronze / source, run_id)
     if q_dir.is_dir():
         publish_version(quarantine / source, run_id)
@@ -239,7 +244,7 @@ def _write_quarantine(path: Path, source: str, file: str, raw: pd.DataFrame, rea
     write_parquet_atomic(pa.Table.from_pandas(frame, schema=QUARANTINE_SCHEMA, preserve_index=False), path)
 
 
-def _link(accepted: pd.DataFrame, contract: Contract, index: NameAddressIndex, threshold: float) -> pd.DataFrame:
+def _link(accepted: pd.DataFrame, contract: Contract, index: NameAddressIndex | None, threshold: float) -> pd.DataFrame:
     link = contract.meta.link
     assert link is not None and contract.meta.entity_key is not None
     key = contract.meta.entity_key
@@ -248,7 +253,7 @@ def _link(accepted: pd.DataFrame, contract: Contract, index: NameAddressIndex, t
     accepted["link_method"] = pd.Series("credit_code", index=accepted.index, dtype=object).where(has_code, None)
     accepted["link_confidence"] = has_code.astype(float).where(has_code, float("nan"))
     todo = accepted[~has_code]
-    if len(todo):
+    if len(todo) and index is not None:  # no registry yet: rows without a code stay unlinked
         links = index.link(todo, link.name_column, link.address_column, threshold)
         found = links["linked_uscc"].notna()
         accepted.loc[todo.index, "entity_uscc"] = links["linked_uscc"]

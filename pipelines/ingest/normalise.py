@@ -76,7 +76,11 @@ def _read_csv(path: Path) -> pa.Table:
         null_values=[""],
         quoted_strings_can_be_null=True,
     )
-    return pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding="utf-8"), convert_options=convert)
+    # Complaint texts may hold line breaks inside quotes, as 12315 exports do.
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    return pacsv.read_csv(
+        path, read_options=pacsv.ReadOptions(encoding="utf-8"), parse_options=parse, convert_options=convert
+    )
 
 
 @dataclass

@@ -23,7 +23,7 @@ from pipelines.ingest.contracts import Contract
 
 @dataclass
 class KeyMemory:
-    """Hashes of primary keys already accepted from earlier files of the same source."""
+    """Hashes of primary keys already seen on rows that parsed and passed the derived checks."""
 
     seen: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.uint64))
 
@@ -53,9 +53,18 @@ class EntityDates:
 
 
 def derive_checks(
-    typed: pd.DataFrame, contract: Contract, extract_date: dt.date, keys: KeyMemory, entities: EntityDates | None
+    typed: pd.DataFrame,
+    contract: Contract,
+    extract_date: dt.date,
+    keys: KeyMemory,
+    entities: EntityDates | None,
+    parsed: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The boolean columns the suite's expectations refer to (True = the row passes)."""
+    """The boolean columns the suite's expectations refer to (True = the row passes).
+
+    The duplicate-key check comes last and looks only at rows that parsed (`parsed`) and passed
+    the other derived checks: a rejected row must not block a later, valid copy of its key.
+    """
     meta = contract.meta
     out = pd.DataFrame(index=typed.index)
     for col in meta.columns:
@@ -68,7 +77,6 @@ def derive_checks(
             out[f"{col.name}__check_character_ok"] = codes.isna().to_numpy() | checked
     known = typed[meta.knowledge_date]
     out["knowledge_date__not_in_future"] = (known.isna() | (known <= pd.Timestamp(extract_date))).to_numpy()
-    out["primary_key__first_occurrence"] = keys.first_occurrence(typed[meta.primary_key])
     if entities is not None and meta.entity_key == "uscc":
         if meta.source != "registration":
             out["uscc__known_entity"] = entities.known(typed["uscc"])
@@ -78,6 +86,10 @@ def derive_checks(
             if meta.event_month:  # monthly records are dated to the first of the month
                 est = est.dt.to_period("M").dt.to_timestamp()
             out[f"{meta.event_date}__after_establishment"] = (event.isna() | est.isna() | (event >= est)).to_numpy()
+    eligible = out.all(axis=1).to_numpy() & (parsed if parsed is not None else True)
+    first = np.ones(len(typed), dtype=bool)
+    first[eligible] = keys.first_occurrence(typed.loc[eligible, meta.primary_key])
+    out["primary_key__first_occurrence"] = first
     return out
 
 

@@ -181,3 +181,24 @@ def test_unknown_source_and_missing_extracts_are_reported(data_home: Path) -> No
         ingest_all(settings, sources=["registrations"])
     missing = ingest_all(settings, sources=["penalties"]).sources[0]
     assert not missing.ok and "no extract files" in missing.failure
+
+
+def test_a_source_that_fails_its_check_keeps_the_previous_bronze_version(data_home: Path) -> None:
+    _good_registrations(data_home)
+    _ingest(data_home, ["registration"])
+    table = data_home / "lake" / "bronze" / "registration"
+    good = current_version(table)
+    (data_home / "raw" / "registration" / "part-00001.csv").write_bytes(b"\x00 broken export")
+    reg = _ingest(data_home, ["registration"])["registration"]
+    assert not reg.ok
+    assert current_version(table) == good and len(_bronze(data_home, "registration")) == 5
+    # Its quarantine is still published, so the reason can be read.
+    assert (current_version(data_home / "lake" / "quarantine" / "registration") / "files" / "part-00001.csv").is_file()
+
+
+def test_a_clean_copy_after_a_rejected_row_is_accepted(data_home: Path) -> None:
+    rejected = {**registration_row(GOOD[0]), "established_date": "不详"}
+    write_csv(data_home, "registration", [rejected] + [registration_row(c) for c in GOOD])
+    reg = _ingest(data_home, ["registration"], max_share=0.5)["registration"]
+    assert (reg.rows_accepted, reg.rows_quarantined) == (5, 1)
+    assert "duplicate" not in _quarantine(data_home, "registration")["reason"].iat[0]
