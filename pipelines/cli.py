@@ -196,7 +196,7 @@ def profile(
     dates = _parse_dates(as_of)
     try:
         results = build_profiles(settings, dates, engine=engine, horizon_days=horizon)  # type: ignore[arg-type]
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(EXIT_USAGE) from error
     table = Table("as of", "enterprises", "features", "labelled (inspected in horizon)", title=f"profiles ({engine})")

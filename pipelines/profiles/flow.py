@@ -44,6 +44,13 @@ def labels_dir(settings: Settings, as_of: dt.date, horizon_days: int) -> Path:
 def build_profiles(
     settings: Settings, as_of_dates: list[dt.date], engine: Engine = "duckdb", horizon_days: int = 180
 ) -> list[ProfileResult]:
+    for as_of in as_of_dates:
+        # Labels need the whole horizon inside the extract: a later violation must not read as "clean".
+        if as_of + dt.timedelta(days=horizon_days) > settings.extract_date:
+            raise ValueError(
+                f"as-of {as_of} + {horizon_days} days runs past the extract date {settings.extract_date};"
+                " choose an earlier as-of date or a shorter --horizon"
+            )
     con = connect(engine)
     tables = bronze_tables(con, settings.lake_dir / "bronze", engine)
     catalogue = [f.describe() for f in all_features()]

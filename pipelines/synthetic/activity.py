@@ -131,7 +131,10 @@ def annual_reports_and_grades(
     entries (未按规定报送年度报告) and tax credit grades (published each April)."""
     year0 = int(str(timeline.start.astype("datetime64[Y]")))
     reports, listings, grades = [], [], []
-    z, shell = pop["z"].to_numpy(), pop["shell"].to_numpy()
+    shell = pop["shell"].to_numpy()
+    # What departments see of the hidden disposition is diluted by a persistent firm-level trait,
+    # so that averaging a firm's yearly grades does not reveal `z` (correlation 0.6, not ~0.95).
+    z = 0.6 * pop["z"].to_numpy() + 0.8 * rng.normal(size=len(pop))
     company = pop["type_code"].to_numpy() == "91"
     for y in range(timeline.n_months // 12):
         year_end = (y + 1) * 12  # month index of next January
@@ -181,7 +184,9 @@ def annual_reports_and_grades(
         grade = np.select([score > 1.6, score > 0.2, score > -0.8, score > -1.8], ["A", "B", "M", "C"], "D")
         young = pop["est_month"].to_numpy() > year_end - 12
         grade = np.where(young & (grade != "D"), "M", grade)  # new taxpayers are graded M
-        g_idx = np.flatnonzero(exists & company)
+        # Graded if alive when grades are published (20 April): a later exit must not show here.
+        graded = (pop["est_month"].to_numpy() < year_end) & (pop["exit_month"].to_numpy() > year_end + 3)
+        g_idx = np.flatnonzero(graded & company)
         published = np.datetime64(f"{year0 + y + 1}-04-20")
         grades.append(
             pd.DataFrame(

@@ -93,6 +93,7 @@ def simulate_history(
     recent_penalty = np.zeros((n, n_q), dtype=bool)
     base = dynamic_logit(pop, timeline, np.zeros((n, n_q), dtype=bool)) + static[:, None] + intercept
     starts = timeline.month_starts
+    est_date = pop["est_date"].to_numpy().astype("datetime64[D]")
 
     truth_parts, insp_parts, comp_parts, pen_parts = [], [], [], []
     for q in range(n_q):
@@ -117,7 +118,14 @@ def simulate_history(
         if len(who):
             comp_parts.append(
                 _complaints(
-                    rng, spec, pop, names, addresses, who, collapsed[who, q], q_start + rng.integers(0, q_len, len(who))
+                    rng,
+                    spec,
+                    pop,
+                    names,
+                    addresses,
+                    who,
+                    collapsed[who, q],
+                    np.maximum(q_start + rng.integers(0, q_len, len(who)), est_date[who]),
                 )
             )
 
@@ -142,7 +150,8 @@ def simulate_history(
             CLEAN,
         )
         result = np.where(is_collapsed, np.where(found, UNREACHABLE, NO_ACTIVITY), result)
-        date = q_start + rng.integers(0, q_len, len(idx))
+        # Never before the firm existed: a firm is active from the quarter it was established in.
+        date = np.maximum(q_start + rng.integers(0, q_len, len(idx)), est_date[idx])
         insp_parts.append(
             pd.DataFrame(
                 {

@@ -54,7 +54,8 @@ def test_window_aggregation_matches_a_plain_loop() -> None:
         for r in rows.itertuples():
             if r.uscc != uscc or r.knowledge_date >= AS_OF:  # the December bill is not known yet
                 continue
-            if window is not None and r.billing_month < AS_OF - dt.timedelta(days=window):
+            # Monthly bills are windowed on when they became known.
+            if window is not None and r.knowledge_date < AS_OF - dt.timedelta(days=window):
                 continue
             values.append(r.kwh)
         if agg == "count":
@@ -72,7 +73,7 @@ def test_window_aggregation_matches_a_plain_loop() -> None:
             for agg in ("sum", "max", "min", "mean"):
                 expected, value = loop(uscc, window, agg), got.at[uscc, f"electricity_kwh_{agg}_{label}"]
                 assert (pd.isna(value) and expected is None) or value == pytest.approx(expected), (uscc, label, agg)
-    assert got.at["A", "electricity_days_since_last"] == (AS_OF - dt.date(2023, 11, 1)).days
+    assert got.at["A", "electricity_days_since_last"] == (AS_OF - dt.date(2023, 12, 15)).days
 
 
 def _profile(settings, as_of: dt.date, extra: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
@@ -163,3 +164,28 @@ def test_paid_in_capital_counts_only_payments_made_before_the_date() -> None:
     out = ibis.duckdb.connect().execute(shareholder_table({"shareholders": ibis.memtable(frame)}, lit)).iloc[0]
     assert out["paid_capital_wan_total"] == 60.0 and out["paid_in_ratio"] == pytest.approx(0.6)
     assert out["unpaid_subscriptions_count"] == 1 and out["noncash_contribution_share"] == pytest.approx(0.4)
+
+
+def test_profile_from_the_lake_as_it_was_on_the_date_is_the_same(ingested_city, city_profile) -> None:
+    """Rebuild every source as it stood on AS_OF: rows known later removed, and columns that are
+    updated in place (removal, closure, payment) blanked where the update came later. The profile
+    must not change: nothing from after the date reaches it."""
+    settings, _ = ingested_city
+    con = connect("duckdb")
+    tables = bronze_tables(con, settings.lake_dir / "bronze", "duckdb")
+    cut = ibis.literal(AS_OF, type="date")
+    then = {name: t.filter(t.knowledge_date < cut) for name, t in tables.items()}
+    for name, column in (
+        ("abnormal_list", "removed_date"),
+        ("serious_dishonesty", "removed_date"),
+        ("court_enforcement", "closed_date"),
+        ("shareholders", "paid_date"),
+    ):
+        t = then[name]
+        later = t[column] >= cut
+        updates = {column: ibis.ifelse(later, ibis.null(t[column].type()), t[column])}
+        if name == "shareholders":
+            updates["paid_wan"] = ibis.ifelse(later, 0.0, t.paid_wan)
+        then[name] = t.mutate(**updates)
+    rebuilt = con.execute(profile_expr(then, AS_OF).order_by("uscc"))
+    pd.testing.assert_frame_equal(rebuilt, city_profile)

@@ -70,3 +70,5 @@ def test_show_of_an_unknown_code_or_date_exits_2(built) -> None:
     assert runner.invoke(app, ["--data-home", home, "profile", "show", "X", "--as-of", "2019-01-01"]).exit_code == 2
     assert runner.invoke(app, ["--data-home", home, "profile", "--as-of", "yesterday"]).exit_code == 2
     assert runner.invoke(app, ["--data-home", home, "profile"]).exit_code == 2
+    late = runner.invoke(app, ["--data-home", home, "profile", "--as-of", "2025-12-01"])
+    assert late.exit_code == 2 and "runs past the extract date" in late.output
