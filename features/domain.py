@@ -77,7 +77,13 @@ def registration_features() -> list[Feature]:
 
 
 def registration_table(t: dict[str, ir.Table], as_of: ir.DateScalar) -> ir.Table:
-    """One row per enterprise established and known before the as-of date."""
+    """One row per enterprise established and known before the as-of date.
+
+    The registration extract is a snapshot: capital, address, district and industry are today's
+    values. The synthetic city never changes them after registration, so they are point-in-time
+    here; a real jurisdiction whose changes extract carries before/after values must rebuild them
+    as of the date (take the "before" value of the earliest change after it).
+    """
     reg = t["registration"]
     reg = reg.filter(reg.established_date < as_of)
     changes = t["registration_changes"]

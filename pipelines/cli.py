@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,9 @@ from rich.table import Table
 from pipelines.settings import Settings, load_settings
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+# PySpark (imported by GX and the Spark engine) warns about pandas 3 on every import; the
+# parity test is what tells us whether Spark and DuckDB agree.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Regulens: risk-weighted 双随机 supervision for market regulators."

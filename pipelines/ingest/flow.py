@@ -152,7 +152,9 @@ def _ingest_source(
             # The file is kept byte for byte in the quarantine; nothing in it is lost.
             (q_dir / "files").mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, q_dir / "files" / path.name)
-            result.unreadable_files.append(path.name)
+            # Its rows cannot be counted by parsing; the line count says how much is waiting there.
+            lines = path.read_bytes().count(b"\n")
+            result.unreadable_files.append(f"{path.name} ({lines} lines)")
             result.failure = str(err)
             reasons[f"unreadable file: {err}"] += 1
             continue

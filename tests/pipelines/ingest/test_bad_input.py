@@ -156,7 +156,8 @@ def test_a_file_that_is_not_csv_is_kept_whole_and_the_rest_is_ingested(data_home
     (data_home / "raw" / "registration" / "part-00001.csv").write_bytes(payload)
     reg = _ingest(data_home, ["registration"])["registration"]
     assert not reg.ok and "registration" in reg.failure and "part-00001.csv" in reg.failure
-    assert reg.unreadable_files == ["part-00001.csv"]
+    lines = payload.count(b"\n")
+    assert reg.unreadable_files == [f"part-00001.csv ({lines} lines)"]
     assert reg.rows_accepted == 5
     kept = current_version(data_home / "lake" / "quarantine" / "registration") / "files" / "part-00001.csv"
     assert kept.read_bytes() == payload
