@@ -34,16 +34,23 @@ app = typer.Typer(
 err = Console(stderr=True, soft_wrap=True)
 
 
+@contextmanager
+def exit_2_on(*errors: type[Exception], prefix: str = "") -> Iterator[None]:
+    """Turn these errors into one red line on stderr and exit code 2 (bad arguments or settings)."""
+    try:
+        yield
+    except errors as error:
+        err.print(f"[red]{prefix}{error}[/red]")
+        raise typer.Exit(EXIT_USAGE) from error
+
+
 class State:
     def __init__(self, data_home: Path | None, config: Path | None, as_json: bool) -> None:
         self.data_home, self.config, self.as_json = data_home, config, as_json
 
     def settings(self, **overrides: Any) -> Settings:
-        try:
+        with exit_2_on(ValidationError, FileNotFoundError, prefix="bad settings: "):
             return load_settings(self.config, data_home=self.data_home, **overrides)
-        except (ValidationError, FileNotFoundError) as error:
-            err.print(f"[red]bad settings:[/red] {error}")
-            raise typer.Exit(EXIT_USAGE) from error
 
 
 @app.callback()
@@ -138,15 +145,12 @@ def ingest(
 
     state: State = ctx.obj
     settings = state.settings()
-    try:
-        with progress_bar(state, "ingesting") as progress:
-            result = ingest_all(settings, sources=source, progress=progress)
-    except ContractError as error:
-        err.print(f"[red]contract error:[/red] {error}")
-        raise typer.Exit(EXIT_USAGE) from error
-    except FileNotFoundError as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(EXIT_USAGE) from error
+    with (
+        exit_2_on(ContractError, prefix="contract error: "),
+        exit_2_on(FileNotFoundError),
+        progress_bar(state, "ingesting") as progress,
+    ):
+        result = ingest_all(settings, sources=source, progress=progress)
     table = Table(
         "source", "rows in", "accepted", "quarantined", "status", title="ingest: rows in = accepted + quarantined"
     )
@@ -198,11 +202,8 @@ def profile(
     state: State = ctx.obj
     settings = state.settings()
     dates = _parse_dates(as_of)
-    try:
+    with exit_2_on(FileNotFoundError, ValueError):
         results = build_profiles(settings, dates, engine=engine, horizon_days=horizon)  # type: ignore[arg-type]
-    except (FileNotFoundError, ValueError) as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(EXIT_USAGE) from error
     table = Table("as of", "enterprises", "features", "labelled (inspected in horizon)", title=f"profiles ({engine})")
     for r in results:
         table.add_row(r.as_of.isoformat(), f"{r.enterprises:,}", f"{r.features:,}", f"{r.labelled:,}")
@@ -243,13 +244,10 @@ def profile_show(
     state: State = ctx.obj
     settings = state.settings()
     (date,) = _parse_dates([as_of])
-    try:
+    with exit_2_on(FileNotFoundError, LookupError):
         doc = enterprise_document(
             read_profile(settings, date), settings.lake_dir / "bronze", uscc.strip().upper(), date
         )
-    except (FileNotFoundError, LookupError) as error:
-        err.print(f"[red]{error}[/red]")
-        raise typer.Exit(EXIT_USAGE) from error
     table = Table("dimension", "sub-score (50 = city average)", "item", "value", title=f"一户一档 {uscc} as of {as_of}")
     for dim in doc["dimensions"]:
         shown = [i for i in dim["items"] if i["value"] not in (None, 0)][:items]

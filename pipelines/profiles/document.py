@@ -42,7 +42,7 @@ def enterprise_document(profile_path: Path, bronze: Path, uscc: str, as_of: dt.d
     row = con.execute("SELECT * FROM read_parquet(?) WHERE uscc = ?", [str(profile_path), uscc]).fetchdf()
     if row.empty:
         raise LookupError(f"{uscc} is not in the profile as of {as_of} (not established or unknown code)")
-    features = [f for f in all_features()]
+    features = all_features()
     directional = [f for f in features if f.direction != 0 and not f.categorical]
     stats = _city_stats(con, profile_path, [f.name for f in directional])
     record = row.iloc[0].to_dict()
