@@ -263,6 +263,15 @@ def profile_show(
     finish(state, {"command": "profile show", **doc}, title, table, EXIT_OK)
 
 
+# The model's commands live in their own module; it imports this one, so it is registered last.
+from pipelines.cli_model import explain, model_app, score, train  # noqa: E402
+
+app.command()(train)
+app.command()(score)
+app.command()(explain)
+app.add_typer(model_app, name="model")
+
+
 def main() -> None:
     app()
 

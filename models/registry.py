@@ -1,0 +1,83 @@
+"""The model registry (MLflow, SQLite under the data home) and the promotion gate.
+
+A trained model is registered as a new version and takes the `challenger` alias; only the gate
+moves `champion`. The gate scores the champion and the challenger on the *same* holdout (the
+challenger's) and refuses, with the reasons, when the challenger
+  - does not beat the champion on the gate metric (weighted AUC on random-draw labels) by at
+    least `min_improvement`, or
+  - fails the fairness check: more groups flagged by the 80% rule than the champion has (a new
+    model must not be less fair than the one in use), or more than `max_fairness_flags` when set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+
+MODEL_NAME = "regulens-violation"
+EXPERIMENT = "regulens-violation"
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+def tracking_uri(mlflow_dir: Path) -> str:
+    mlflow_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{mlflow_dir.resolve() / 'mlflow.db'}"
+
+
+def connect(mlflow_dir: Path) -> MlflowClient:
+    """Point MLflow at the data home's SQLite store and artifact folder; create the experiment."""
+    uri = tracking_uri(mlflow_dir)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient(uri, uri)
+    if client.get_experiment_by_name(EXPERIMENT) is None:
+        client.create_experiment(EXPERIMENT, artifact_location=(mlflow_dir.resolve() / "artifacts").as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    return client
+
+
+def version_by_alias(client: MlflowClient, alias: str) -> str | None:
+    try:
+        return str(client.get_model_version_by_alias(MODEL_NAME, alias).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+@dataclass
+class GateDecision:
+    promote: bool
+    challenger: dict[str, float]
+    champion: dict[str, float] | None
+    reasons: list[str] = field(default_factory=list)
+    challenger_version: str = ""
+    champion_version: str | None = None
+
+
+def gate(
+    challenger: dict[str, float],
+    champion: dict[str, float] | None,
+    metric: str = "auc",
+    min_improvement: float = 0.0,
+    max_fairness_flags: int | None = None,
+) -> GateDecision:
+    """Decide a promotion from both models' figures on the same holdout (`metric`, `fairness_flags`)."""
+    reasons = []
+    flags = int(challenger["fairness_flags"])
+    if max_fairness_flags is not None and flags > max_fairness_flags:
+        reasons.append(f"fairness: {flags} groups flagged by the 80% rule, the limit is {max_fairness_flags}")
+    if champion is not None:
+        if not challenger[metric] >= champion[metric] + min_improvement:
+            reasons.append(
+                f"{metric} {challenger[metric]:.4f} does not beat the champion's {champion[metric]:.4f}"
+                + (f" by {min_improvement}" if min_improvement else "")
+                + " on the same holdout"
+            )
+        if flags > int(champion["fairness_flags"]):
+            reasons.append(
+                f"fairness: {flags} groups flagged by the 80% rule against the champion's "
+                f"{int(champion['fairness_flags'])} on the same holdout"
+            )
+    return GateDecision(not reasons, challenger, champion, reasons)

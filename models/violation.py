@@ -1,0 +1,140 @@
+"""The violation model: LightGBM on the profile, early-stopped and calibrated on a later fold.
+
+It keeps the scikit-learn contract: `__init__` stores parameters, `fit` returns self, learned
+state ends in `_`. Missing values stay missing (LightGBM routes them); the profile's string
+columns (district, industry, type, tax grade) are categorical, with the categories fixed at fit
+time so that scoring later sees the same codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+
+
+class ViolationModel(ClassifierMixin, BaseEstimator):
+    """P(an inspection finds a violation | profile), for ranking and for expected hit rates."""
+
+    def __init__(
+        self,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 40,
+        feature_fraction: float = 0.7,
+        lambda_l2: float = 5.0,
+        max_rounds: int = 2000,
+        early_stopping_rounds: int = 100,
+        calibrate: bool = True,
+        seed: int = 20240117,
+        num_threads: int = 2,
+    ) -> None:
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.feature_fraction = feature_fraction
+        self.lambda_l2 = lambda_l2
+        self.max_rounds = max_rounds
+        self.early_stopping_rounds = early_stopping_rounds
+        self.calibrate = calibrate
+        self.seed = seed
+        self.num_threads = num_threads
+
+    def lgb_params(self) -> dict[str, Any]:
+        return {
+            "objective": "binary",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_child_samples": self.min_child_samples,
+            "min_sum_hessian_in_leaf": 1e-3,
+            "feature_fraction": self.feature_fraction,
+            "lambda_l2": self.lambda_l2,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_col_wise": True,
+            "num_threads": self.num_threads,
+            "verbose": -1,
+        }
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        eval_set: tuple[pd.DataFrame, np.ndarray, np.ndarray | None] | None = None,
+    ) -> ViolationModel:
+        """Fit on (X, y, weight); stop early and calibrate on the later `eval_set` when given."""
+        self.feature_names_ = list(X.columns)
+        self.categories_ = {
+            c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in X.columns if not _is_numeric(X[c])
+        }
+        train = lgb.Dataset(self._prepare(X), label=y, weight=_normalised(sample_weight, len(y)), free_raw_data=True)
+        callbacks = []
+        valid_sets = []
+        if eval_set is not None:
+            Xv, yv, wv = eval_set
+            valid_sets = [lgb.Dataset(self._prepare(Xv), label=yv, weight=_normalised(wv, len(yv)), reference=train)]
+            callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
+        rounds = self.max_rounds if eval_set is not None else min(self.max_rounds, 300)
+        self.booster_ = lgb.train(self.lgb_params(), train, rounds, valid_sets=valid_sets, callbacks=callbacks)
+        self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
+        self.calibrator_: IsotonicRegression | None = None
+        if self.calibrate and eval_set is not None:
+            Xv, yv, wv = eval_set
+            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+            self.calibrator_.fit(self.decision_function(Xv), yv, sample_weight=wv)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        """The uncalibrated log-odds: what SHAP contributions add up to, and what ranks."""
+        return np.asarray(
+            self.booster_.predict(self._prepare(X), num_iteration=self.best_iteration_, raw_score=True), dtype=float
+        )
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        raw = self.decision_function(X)
+        p = self.calibrator_.predict(raw) if self.calibrator_ is not None else 1.0 / (1.0 + np.exp(-raw))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-row TreeSHAP contributions on the log-odds scale (LightGBM's pred_contrib);
+        the last column, `expected_value`, is the base value; each row sums to its log-odds."""
+        values = self.booster_.predict(self._prepare(X), num_iteration=self.best_iteration_, pred_contrib=True)
+        return pd.DataFrame(np.asarray(values), index=X.index, columns=[*self.feature_names_, "expected_value"])
+
+    def feature_importance(self) -> pd.Series:
+        gain = self.booster_.feature_importance("gain", iteration=self.best_iteration_)
+        return pd.Series(gain, index=self.feature_names_).sort_values(ascending=False)
+
+    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Column order as at fit time; categorical columns coded against the fitted categories."""
+        missing = [c for c in self.feature_names_ if c not in X.columns]
+        if missing:
+            raise KeyError(f"the model needs {len(missing)} columns the frame lacks, e.g. {missing[:5]}")
+        out = X[self.feature_names_].copy()
+        for c, cats in self.categories_.items():
+            out[c] = pd.Categorical(out[c].astype("string").astype(object), categories=cats)
+        for c in out.columns:
+            if c not in self.categories_:
+                out[c] = out[c].astype("float32")
+        return out
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+
+
+def _normalised(weight: np.ndarray | None, n: int) -> np.ndarray:
+    """Weights scaled to mean 1, so LightGBM's leaf-size limits mean the same under any weighting."""
+    if weight is None:
+        return np.ones(n)
+    w = np.asarray(weight, dtype=float)
+    return w / w.mean()

@@ -1,0 +1,152 @@
+"""`regulens train | score | explain | model ...`: the violation model's commands (parse, call a flow)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipelines.cli import EXIT_DATA, EXIT_OK, State, err, exit_2_on, finish
+
+model_app = typer.Typer(no_args_is_help=True, help="The model registry: list versions, promote through the gate.")
+
+
+def _date(value: str | None, settings_dates: list[dt.date], option: str) -> dt.date:
+    if value is None:
+        if not settings_dates:
+            raise typer.BadParameter("no profiles yet; run `regulens profile --as-of ...` first", param_hint=option)
+        return settings_dates[-1]
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"expected a date like 2025-07-01, got {value!r}", param_hint=option) from error
+
+
+def train(
+    ctx: typer.Context,
+    factors: Annotated[int, typer.Option(min=1, help="size of the short list of factors")] = 12,
+    folds: Annotated[int, typer.Option(min=1, help="walk-forward cross-validation folds")] = 3,
+    horizon: Annotated[int, typer.Option(min=1, help="label horizon in days (as profiled)")] = 180,
+    label_policy: Annotated[str, typer.Option(help="naive | random_ipw | random_ipw_complaints")] = "random_ipw",
+) -> None:
+    """Train the violation model on every profiled as-of date; register it as `challenger`."""
+    from models.labels import LabelPolicy
+    from pipelines.modelling.data import load_frame
+    from pipelines.modelling.tracking import load_catalogue, log_training
+    from pipelines.modelling.train import TrainOptions
+    from pipelines.modelling.train import train as run_training
+
+    state: State = ctx.obj
+    settings = state.settings()
+    try:
+        policy = LabelPolicy(label_policy)
+    except ValueError as error:
+        raise typer.BadParameter(
+            f"expected one of {[p.value for p in LabelPolicy]}, got {label_policy!r}", param_hint="--label-policy"
+        ) from error
+    options = TrainOptions(horizon_days=horizon, n_folds=folds, factors=factors, label_policy=policy)
+    with exit_2_on(FileNotFoundError, ValueError):
+        result = run_training(settings, options, progress=lambda m: err.print(f"[dim]{m}[/dim]"))
+    holdout_X = load_frame(settings, [result.holdout_fold.test], horizon, columns=result.factors)[result.factors]
+    logged = log_training(settings, result, holdout_X, load_catalogue(settings))
+    head = result.report.headline()
+    table = Table("scorer", "capacity", "selected", "hit rate (est.)", "lift", "saved", "true hit", "oracle ratio",
+                  title=f"holdout {result.holdout_fold.test}")
+    for row in result.report.capacity.itertuples():
+        table.add_row(row.scorer, f"{row.capacity:.0%}", f"{row.selected:,}", f"{row.hit_rate:.3f}",
+                      f"{row.lift:.2f}", f"{row.inspections_saved:.0%}", f"{getattr(row, 'true_hit_rate', float('nan')):.3f}",
+                      f"{getattr(row, 'oracle_ratio', float('nan')):.3f}")
+    summary = {
+        "command": "train", **logged, "factors": result.factors, "stability": result.stability,
+        "holdout_as_of": result.holdout_fold.test.isoformat(), "snapshot_id": result.snapshot.snapshot_id,
+        "headline_at_5pct": head, "factor_curve": result.curve.to_dict(orient="records"), "seconds": result.seconds,
+    }
+    title = (f"registered {logged['model_uri']} as challenger; {len(result.factors)} factors (stability "
+             f"{result.stability:.2f}); holdout AUC {head['auc']:.3f}; `regulens model promote` to make it champion")
+    finish(state, summary, title, table, EXIT_OK)
+
+
+def score(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option(help="as-of date of a built profile (default: the latest)")] = None,
+    model: Annotated[str, typer.Option(help="alias (champion, challenger) or version number")] = "champion",
+) -> None:
+    """Score every registered enterprise: probability, rank and percentile, with the model version."""
+    from pipelines.modelling.data import available_as_of
+    from pipelines.modelling.scoring import score as run_scoring
+
+    state: State = ctx.obj
+    settings = state.settings()
+    date = _date(as_of, available_as_of(settings, 180), "--as-of")
+    with exit_2_on(FileNotFoundError, LookupError):
+        out = run_scoring(settings, date, model)
+    finish(state, {"command": "score", **out},
+           f"scored {out['enterprises']:,} enterprises on {out['as_of']} with model version {out['model_version']}; "
+           f"{out['path']}", None, EXIT_OK)
+
+
+def explain(
+    ctx: typer.Context,
+    uscc: Annotated[str, typer.Argument(help="the enterprise's unified social credit code")],
+    as_of: Annotated[str | None, typer.Option(help="as-of date of a built profile (default: the latest)")] = None,
+    model: Annotated[str, typer.Option(help="alias (champion, challenger) or version number")] = "champion",
+    top: Annotated[int, typer.Option(min=1, help="reason codes shown")] = 8,
+) -> None:
+    """Reason codes for one enterprise: the factors that raised or lowered its risk, in words."""
+    from pipelines.modelling.data import available_as_of
+    from pipelines.modelling.scoring import explain as run_explain
+
+    state: State = ctx.obj
+    settings = state.settings()
+    date = _date(as_of, available_as_of(settings, 180), "--as-of")
+    with exit_2_on(FileNotFoundError, LookupError):
+        out = run_explain(settings, uscc.strip().upper(), date, model, top)
+    table = Table("理由 (reason)", "contribution (log-odds)", title=f"{uscc} on {out['as_of']}: "
+                  f"violation probability {out['probability']:.3f} (model version {out['model_version']})")
+    for r in out["reasons"]:
+        table.add_row(r["text"], f"{r['contribution']:+.3f}")
+    finish(state, {"command": "explain", **out}, f"base log-odds {out['base_log_odds']:+.3f}", table, EXIT_OK)
+
+
+@model_app.command("list")
+def model_list(ctx: typer.Context) -> None:
+    """Registered versions with their aliases, holdout and promotion decisions."""
+    from models.registry import MODEL_NAME, connect
+
+    state: State = ctx.obj
+    client = connect(state.settings().data_home / "mlflow")
+    versions = client.search_model_versions(f"name = '{MODEL_NAME}'")
+    table = Table("version", "aliases", "holdout", "auc", "decision", title=MODEL_NAME)
+    rows = []
+    for v in sorted(versions, key=lambda v: int(v.version)):
+        auc = client.get_run(v.run_id).data.metrics.get("auc", float("nan"))
+        rows.append({"version": v.version, "aliases": list(v.aliases), "holdout_as_of": v.tags.get("holdout_as_of"),
+                     "auc": auc, "promotion_decision": v.tags.get("promotion_decision")})
+        table.add_row(v.version, ", ".join(v.aliases), v.tags.get("holdout_as_of", ""), f"{auc:.3f}",
+                      v.tags.get("promotion_decision", ""))
+    finish(state, {"command": "model list", "versions": rows}, f"{len(rows)} version(s)", table, EXIT_OK)
+
+
+@model_app.command("promote")
+def model_promote(
+    ctx: typer.Context,
+    version: Annotated[str, typer.Option(help="the version or alias to promote")] = "challenger",
+    min_improvement: Annotated[float, typer.Option(min=0, help="required gain in holdout AUC")] = 0.0,
+    max_fairness_flags: Annotated[int | None, typer.Option(min=0, help="absolute limit on flagged groups")] = None,
+) -> None:
+    """Make the challenger the champion, only if it beats it on the same holdout and is no less fair."""
+    from pipelines.modelling.scoring import promote
+
+    state: State = ctx.obj
+    with exit_2_on(FileNotFoundError, LookupError, ValueError):
+        d = promote(state.settings(), version, min_improvement, max_fairness_flags)
+    summary = {"command": "model promote", "promoted": d.promote, "reasons": d.reasons,
+               "challenger_version": d.challenger_version, "champion_version": d.champion_version,
+               "challenger": d.challenger, "champion": d.champion}
+    if d.promote:
+        title = f"version {d.challenger_version} is now the champion (was {d.champion_version or 'none'})"
+    else:
+        title = f"refused to promote version {d.challenger_version}: " + "; ".join(d.reasons)
+    finish(state, summary, title, None, EXIT_OK if d.promote else EXIT_DATA)

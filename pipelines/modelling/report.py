@@ -1,0 +1,94 @@
+"""The holdout report: the model, the full-candidate model and the baselines, side by side.
+
+Baselines are always shown, scored on the same eligible list:
+  uniform random draw      every enterprise equally likely (its hit rate is the list's rate)
+  last inspection result   enterprises whose last inspection found a violation first, the most
+                           recently inspected first among them (what an inspector would do by hand)
+  credit grade             added by the scorecard once grades exist for the as-of date
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.evaluation import CAPACITIES, Holdout, breakdown, calibration_curve, capacity_table, ranking_metrics
+from models.fairness import fairness_table
+from models.violation import ViolationModel
+from pipelines.modelling.data import GROUP_COLUMNS, ground_truth, group_columns
+from pipelines.settings import Settings
+
+
+@dataclass
+class HoldoutReport:
+    as_of: dt.date
+    enterprises: int
+    capacity: pd.DataFrame  # one row per (scorer, capacity)
+    ranking: pd.DataFrame  # one row per scorer
+    calibration: pd.DataFrame
+    breakdowns: dict[str, pd.DataFrame]
+    fairness: pd.DataFrame
+    has_truth: bool
+
+    def headline(self, capacity: float = 0.05) -> dict[str, float]:
+        """The figures a regulator asks for first, for the model at `capacity`."""
+        row = self.capacity[(self.capacity["scorer"] == "model") & np.isclose(self.capacity["capacity"], capacity)]
+        rank = self.ranking.set_index("scorer").loc["model"]
+        out = {k: float(v) for k, v in row.iloc[0].items() if k not in {"scorer", "capacity"}}
+        out.update({"auc": float(rank["auc"]), "average_precision": float(rank["average_precision"])})
+        out["fairness_flags"] = int(self.fairness["flagged"].sum())
+        return out
+
+
+def holdout_of(frame: pd.DataFrame, truth: pd.Series | None) -> Holdout:
+    labels = pd.DataFrame(
+        {"uscc": frame["uscc"], "y": frame["random_draw_found"], "pi": frame["inclusion_probability"]},
+        index=frame.index,
+    ).join(group_columns(frame))
+    if truth is not None:
+        labels["truth"] = frame["uscc"].map(truth).to_numpy()
+    return Holdout(labels.reset_index(drop=True))
+
+
+def baseline_scores(frame: pd.DataFrame, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    last = frame["last_inspection_found_violation"].astype(float).fillna(-1).to_numpy()
+    recency = -frame["inspections_days_since_last"].astype(float).fillna(1e6).to_numpy()
+    return {
+        "uniform_random": rng.random(len(frame)),
+        "last_inspection_result": last * 1e7 + recency,
+    }
+
+
+def evaluate_holdout(
+    settings: Settings,
+    frame: pd.DataFrame,
+    as_of: dt.date,
+    horizon_days: int,
+    model: ViolationModel,
+    full_model: ViolationModel | None = None,
+    extra_scores: dict[str, np.ndarray] | None = None,
+) -> HoldoutReport:
+    """Every figure of the report on one as-of date's eligible list."""
+    holdout = holdout_of(frame, ground_truth(settings, as_of, horizon_days))
+    scores = {"model": model.decision_function(frame)}
+    if full_model is not None:
+        scores["all_candidates"] = full_model.decision_function(frame)
+    scores.update(baseline_scores(frame, settings.generate.seed))
+    scores.update(extra_scores or {})
+    capacity = pd.concat(
+        [capacity_table(holdout, s, CAPACITIES).assign(scorer=name) for name, s in scores.items()], ignore_index=True
+    )
+    ranking = pd.DataFrame([{"scorer": name, **ranking_metrics(holdout, s)} for name, s in scores.items()])
+    drawn = holdout.drawn.to_numpy()
+    p = model.predict_proba(frame)[:, 1]
+    f = holdout.frame
+    calibration = calibration_curve(
+        f["y"].to_numpy(dtype=float)[drawn], p[drawn], 1.0 / f["pi"].to_numpy(dtype=float)[drawn]
+    )
+    breakdowns = {by: breakdown(holdout, scores["model"], by) for by in GROUP_COLUMNS}
+    fairness = fairness_table(holdout, scores["model"], tuple(GROUP_COLUMNS))
+    return HoldoutReport(as_of, len(frame), capacity, ranking, calibration, breakdowns, fairness, holdout.has_truth)

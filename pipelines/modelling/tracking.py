@@ -1,0 +1,116 @@
+"""Logging a training run to MLflow: parameters, the data snapshot, the short list, every metric
+and table, the plots, the model card, and the model itself as a new registered version."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import mlflow  # noqa: E402
+import mlflow.sklearn  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import shap  # noqa: E402
+
+from models.registry import CHALLENGER, MODEL_NAME, connect  # noqa: E402
+from pipelines.modelling.card import model_card  # noqa: E402
+from pipelines.modelling.train import TrainResult  # noqa: E402
+from pipelines.settings import Settings  # noqa: E402
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def log_training(settings: Settings, result: TrainResult, holdout_X: pd.DataFrame, catalogue: dict[str, dict]) -> dict:
+    """One MLflow run for `result`; registers the model and gives it the `challenger` alias."""
+    client = connect(settings.data_home / "mlflow")
+    report = result.report
+    with mlflow.start_run(run_name=f"train-{result.holdout_fold.test}") as run:
+        mlflow.log_params(
+            {
+                **{f"option.{k}": v for k, v in dataclasses.asdict(result.options).items()},
+                **{f"lgb.{k}": v for k, v in result.model.lgb_params().items()},
+                "best_iteration": result.model.best_iteration_,
+                "holdout_as_of": result.holdout_fold.test.isoformat(),
+                "snapshot_id": result.snapshot.snapshot_id,
+                "factors": len(result.factors),
+            }
+        )
+        mlflow.set_tags({"snapshot_id": result.snapshot.snapshot_id, "code_version": code_version()})
+        mlflow.log_metrics({k: v for k, v in report.headline().items() if np.isfinite(v)})
+        for row in report.capacity.itertuples():
+            for name in ("hit_rate", "recall", "lift", "inspections_saved", "true_hit_rate", "oracle_ratio"):
+                value = getattr(row, name, float("nan"))
+                if np.isfinite(value):
+                    mlflow.log_metric(f"{row.scorer}.{name}.at_{int(round(row.capacity * 100))}pct", float(value))
+        mlflow.log_metric("short_list_stability", result.stability)
+        mlflow.log_dict(
+            {"versions": result.snapshot.versions, "folds": [f.describe() for f in result.folds],
+             "holdout": result.holdout_fold.describe(), "settings": json.loads(settings.model_dump_json())},
+            "data/snapshot.json",
+        )
+        mlflow.log_dict({"factors": result.factors, "descriptions": {f: catalogue.get(f, {}) for f in result.factors}},
+                        "short_list.json")
+        tables = {"capacity": report.capacity, "ranking": report.ranking, "calibration": report.calibration,
+                  "fairness": report.fairness, "factor_curve": result.curve,
+                  "importance": result.ranking.importance.head(100).rename("gain_share").reset_index()}
+        tables.update({f"breakdown_{k}": v for k, v in report.breakdowns.items()})
+        for name, table in tables.items():
+            mlflow.log_text(table.to_csv(index=False), f"tables/{name}.csv")
+        for name, figure in plots(result, holdout_X).items():
+            mlflow.log_figure(figure, f"plots/{name}.png")
+            plt.close(figure)
+        mlflow.log_text(model_card(result, catalogue), "model_card.md")
+        info = mlflow.sklearn.log_model(result.model, name="model", registered_model_name=MODEL_NAME)
+        version = str(info.registered_model_version)
+        client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
+        client.set_model_version_tag(MODEL_NAME, version, "holdout_as_of", result.holdout_fold.test.isoformat())
+        return {"run_id": run.info.run_id, "model_version": version, "model_uri": f"models:/{MODEL_NAME}/{version}"}
+
+
+def plots(result: TrainResult, holdout_X: pd.DataFrame) -> dict[str, plt.Figure]:
+    report = result.report
+    out = {}
+    fig, ax = plt.subplots(figsize=(5, 5))
+    cal = report.calibration
+    ax.plot([0, cal["mean_predicted"].max()], [0, cal["mean_predicted"].max()], ls=":", c="grey")
+    ax.plot(cal["mean_predicted"], cal["observed"], marker="o")
+    ax.set(xlabel="predicted violation probability", ylabel="observed (random draws, weighted 1/pi)",
+           title=f"Calibration, holdout {report.as_of}")
+    out["calibration"] = fig
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    column = "true_hit_rate" if report.has_truth else "hit_rate"
+    for scorer, rows in report.capacity.groupby("scorer", sort=False):
+        ax.plot(rows["capacity"] * 100, rows[column], marker="o", label=scorer)
+    ax.set(xlabel="capacity (% of enterprises inspected)", ylabel=column.replace("_", " "),
+           title="Hit rate at capacity")
+    ax.legend(fontsize=8)
+    out["lift"] = fig
+
+    sample = holdout_X.sample(min(5000, len(holdout_X)), random_state=0)
+    contrib = result.model.contributions(sample).drop(columns="expected_value")
+    coded = result.model._prepare(sample).apply(lambda c: c.cat.codes if hasattr(c, "cat") else c)
+    shap.summary_plot(contrib.to_numpy(), coded, show=False, max_display=len(result.factors))
+    out["shap_summary"] = plt.gcf()
+    top = contrib.abs().mean().sort_values(ascending=False).index[:3]
+    for name in top:
+        shap.dependence_plot(name, contrib.to_numpy(), coded, interaction_index=None, show=False)
+        out[f"shap_dependence_{name}"] = plt.gcf()
+    return out
+
+
+def load_catalogue(settings: Settings) -> dict[str, dict]:
+    path: Path = settings.lake_dir / "profiles" / "catalogue.json"
+    return {f["name"]: f for f in json.loads(path.read_text(encoding="utf-8"))}
