@@ -41,6 +41,7 @@ class Category:
     levels: dict[str, str]  # raw value -> ASCII slug used in feature names
     directions: dict[str, int] = field(default_factory=dict)
     sum_of: str | None = None  # also sum this value column per level
+    words_zh: dict[str, str] = field(default_factory=dict)  # raw value -> how a description says it
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,12 @@ SOURCES: tuple[SourceFeatures, ...] = (
             Value("employees", "年报从业人数", "employees reported", "persons", direction=-1),
             Value("revenue_wan", "年报营业收入", "revenue reported", "10k yuan", direction=-1),
         ),
-        categories=(Category("filed_on_time", {"true": "on_time", "false": "late"}, {"on_time": -1, "late": 1}),),
+        categories=(Category(
+                "filed_on_time",
+                {"true": "on_time", "false": "late"},
+                {"on_time": -1, "late": 1},
+                words_zh={"true": "按时报送", "false": "逾期报送"},
+            ),),
     ),
     SourceFeatures(
         "registration_changes",
@@ -226,7 +232,12 @@ SOURCES: tuple[SourceFeatures, ...] = (
         0,
         categories=(
             Category("inspection_type", {"双随机抽查": "random", "投诉举报核查": "complaint"}),
-            Category("violation_found", {"true": "found", "false": "clean"}, {"found": 1, "clean": -1}),
+            Category(
+                "violation_found",
+                {"true": "found", "false": "clean"},
+                {"found": 1, "clean": -1},
+                words_zh={"true": "发现问题", "false": "未发现问题"},
+            ),
             Category(
                 "result",
                 {
@@ -474,7 +485,7 @@ def generic_features() -> list[Feature]:
                         Feature(
                             f"{s.source}_{c.column}_{slug}_count_{wl}",
                             s.source,
-                            f"{wz}{s.zh}（{raw}）条数",
+                            f"{wz}{s.zh}（{c.words_zh.get(raw, raw)}）条数",
                             f"{s.en} with {c.column} = {slug}, {we} (count)",
                             "records",
                             w,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 
 
 class ViolationModel(ClassifierMixin, BaseEstimator):
@@ -29,7 +30,7 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
         lambda_l2: float = 5.0,
         max_rounds: int = 2000,
         early_stopping_rounds: int = 100,
-        calibrate: bool = True,
+        calibration: str = "sigmoid",
         seed: int = 20240117,
         num_threads: int = 2,
     ) -> None:
@@ -40,7 +41,7 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
         self.lambda_l2 = lambda_l2
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
-        self.calibrate = calibrate
+        self.calibration = calibration
         self.seed = seed
         self.num_threads = num_threads
 
@@ -80,13 +81,17 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
             valid_sets = [lgb.Dataset(self._prepare(Xv), label=yv, weight=_normalised(wv, len(yv)), reference=train)]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         rounds = self.max_rounds if eval_set is not None else min(self.max_rounds, 300)
-        self.booster_ = lgb.train(self.lgb_params(), train, rounds, valid_sets=valid_sets, callbacks=callbacks)
-        self.best_iteration_ = self.booster_.best_iteration or self.booster_.current_iteration()
-        self.calibrator_: IsotonicRegression | None = None
-        if self.calibrate and eval_set is not None:
+        booster = lgb.train(self.lgb_params(), train, rounds, valid_sets=valid_sets, callbacks=callbacks)
+        self.best_iteration_ = booster.best_iteration or booster.current_iteration()
+        # Keep only the trees up to the best iteration, so every reader (pred_contrib, shap) sees one model.
+        self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=self.best_iteration_))
+        self.calibrator_: IsotonicRegression | LogisticRegression | None = None
+        if self.calibration not in ("sigmoid", "isotonic", "none"):
+            raise ValueError(f"calibration must be sigmoid, isotonic or none, got {self.calibration!r}")
+        if self.calibration != "none" and eval_set is not None:
             Xv, yv, wv = eval_set
-            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
-            self.calibrator_.fit(self.decision_function(Xv), yv, sample_weight=wv)
+            self.calibrator_ = _calibrator(self.calibration)
+            self.calibrator_.fit(self.decision_function(Xv).reshape(-1, 1), yv, sample_weight=wv)
         self.classes_ = np.array([0, 1])
         return self
 
@@ -98,7 +103,12 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         raw = self.decision_function(X)
-        p = self.calibrator_.predict(raw) if self.calibrator_ is not None else 1.0 / (1.0 + np.exp(-raw))
+        if isinstance(self.calibrator_, LogisticRegression):
+            p = self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
+        elif isinstance(self.calibrator_, IsotonicRegression):
+            p = self.calibrator_.predict(raw)
+        else:
+            p = 1.0 / (1.0 + np.exp(-raw))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -121,11 +131,21 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
             raise KeyError(f"the model needs {len(missing)} columns the frame lacks, e.g. {missing[:5]}")
         out = X[self.feature_names_].copy()
         for c, cats in self.categories_.items():
-            out[c] = pd.Categorical(out[c].astype("string").astype(object), categories=cats)
+            text = out[c].astype("string")
+            # A category never seen in training is missing to the model, not an error.
+            out[c] = pd.Categorical(text.where(text.isin(cats)).astype(object), categories=cats)
         for c in out.columns:
             if c not in self.categories_:
                 out[c] = out[c].astype("float32")
         return out
+
+
+def _calibrator(kind: str) -> IsotonicRegression | LogisticRegression:
+    """Platt scaling (sigmoid) by default: two parameters stay stable on the few hundred
+    random-draw labels of one validation date, where isotonic steps overfit (probability 1.0)."""
+    if kind == "isotonic":
+        return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    return LogisticRegression(C=1e6)
 
 
 def _is_numeric(column: pd.Series) -> bool:

@@ -31,3 +31,19 @@ def ingested_city(small_city: tuple[Settings, GenerateSummary]) -> tuple[Setting
 @pytest.fixture
 def data_home(tmp_path: Path) -> Path:
     return tmp_path / "home"
+
+
+# Half-yearly as-of dates: the fewest that give three walk-forward folds and a holdout (2025-07-01).
+HALF_YEARLY = [f"{y}-{m:02d}-01" for y in (2023, 2024, 2025) for m in (1, 7)]
+
+
+@pytest.fixture(scope="session")
+def profiled_city(ingested_city: tuple[Settings, IngestResult]) -> Settings:
+    """The small city with profiles and labels at every half-yearly as-of date."""
+    import datetime as dt
+
+    from pipelines.profiles.flow import build_profiles
+
+    settings, _ = ingested_city
+    build_profiles(settings, [dt.date.fromisoformat(d) for d in HALF_YEARLY])
+    return settings

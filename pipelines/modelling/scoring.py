@@ -84,6 +84,8 @@ def explain(settings: Settings, uscc: str, as_of: dt.date, ref: str = CHAMPION, 
     catalogue = load_catalogue(settings)
     contrib = model.contributions(row[model.feature_names_]).iloc[0]
     values = row.iloc[0]
+    reasons = reason_codes(contrib, values, catalogue, top)
+    shown = sum(r["contribution"] for r in reasons)
     return {
         "uscc": uscc,
         "as_of": as_of.isoformat(),
@@ -91,7 +93,9 @@ def explain(settings: Settings, uscc: str, as_of: dt.date, ref: str = CHAMPION, 
         "probability": float(model.predict_proba(row)[0, 1]),
         "log_odds": float(model.decision_function(row)[0]),
         "base_log_odds": float(contrib["expected_value"]),
-        "reasons": reason_codes(contrib, values, catalogue, top),
+        "reasons": reasons,
+        # base + reasons + other = log-odds: what the unshown factors add together.
+        "other_contribution": float(contrib.drop("expected_value").sum() - shown),
         "values": {f: (None if pd.isna(values[f]) else values[f]) for f in model.feature_names_},
     }
 

@@ -23,6 +23,9 @@ from pipelines.modelling.card import model_card  # noqa: E402
 from pipelines.modelling.train import TrainResult  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
 
+# MLflow 3 stores scikit-learn models with skops, which loads only the types named as trusted.
+TRUSTED_TYPES = ["collections.OrderedDict", "lightgbm.basic.Booster", "models.violation.ViolationModel"]
+
 
 def code_version() -> str:
     try:
@@ -72,7 +75,9 @@ def log_training(settings: Settings, result: TrainResult, holdout_X: pd.DataFram
             mlflow.log_figure(figure, f"plots/{name}.png")
             plt.close(figure)
         mlflow.log_text(model_card(result, catalogue), "model_card.md")
-        info = mlflow.sklearn.log_model(result.model, name="model", registered_model_name=MODEL_NAME)
+        info = mlflow.sklearn.log_model(
+            result.model, name="model", registered_model_name=MODEL_NAME, skops_trusted_types=TRUSTED_TYPES
+        )
         version = str(info.registered_model_version)
         client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
         client.set_model_version_tag(MODEL_NAME, version, "holdout_as_of", result.holdout_fold.test.isoformat())
