@@ -145,6 +145,8 @@ def _exclusions(tasks: pd.DataFrame, conflicts: pd.DataFrame, roster: _Roster) -
 
 def _by_task(task: np.ndarray, position: np.ndarray) -> dict[int, np.ndarray]:
     """Group roster positions by task position."""
+    if len(task) == 0:
+        return {}
     order = np.argsort(task, kind="stable")
     task, position = task[order].astype(np.int64), position[order].astype(np.int64)
     keys, starts = np.unique(task, return_index=True)

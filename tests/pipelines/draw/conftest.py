@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pandas as pd
+
+from pipelines.draw.policy import AssignmentRules, Capacity, DrawPolicy
 
 
 def eligible_frame(n: int = 12, districts: tuple[str, ...] = ("禅城区", "南海区")) -> pd.DataFrame:
@@ -41,3 +46,27 @@ def roster_frame(districts: tuple[str, ...] = ("禅城区", "南海区"), per_to
                     }
                 )
     return pd.DataFrame(rows)
+
+
+AS_OF = dt.date(2025, 7, 1)
+VERSIONS = {"model": "violation-lgbm@3", "scorecard": "credit-yaml@2025.1"}
+
+
+def plan_arguments(n: int = 40) -> dict[str, Any]:
+    """Keyword arguments of a small feasible `draw_plan` over two districts."""
+    eligible = eligible_frame(n)
+    eligible.loc[0, "last_inspected"] = pd.Timestamp("2025-05-01")
+    eligible.loc[0, "last_inspectors"] = "ZF0001;ZF0002"
+    roster = roster_frame(per_town=4)
+    return {
+        "eligible": eligible,
+        "roster": roster,
+        "conflicts": pd.DataFrame(
+            {"inspector_id": ["ZF0004"], "uscc": [eligible["uscc"].iat[2]], "relation": ["近亲属持股"]}
+        ),
+        "policy": DrawPolicy(kind="blend", floor=0.05, cap=0.9, exclude_inspected_months=3),
+        "capacity": Capacity(total=10, per_district={"禅城区": 5, "南海区": 5}),
+        "versions": VERSIONS,
+        "as_of": AS_OF,
+        "rules": AssignmentRules(workload_cap=10),
+    }
