@@ -172,7 +172,11 @@ def inclusion_probabilities(eligible: pd.DataFrame, policy: DrawPolicy, capacity
     else:
         kept = kept.assign(stratum=kept["district"].to_numpy(dtype=object))
         _check_strata(kept, targets)
-    kept = kept.sort_values(["stratum", "uscc"], kind="stable").reset_index(drop=True)
+    if not kept["uscc"].is_monotonic_increasing:
+        raise ValueError("inclusion_probabilities expects a normalised list (normalise_eligible), sorted by uscc")
+    # A stable sort on the stratum alone keeps uscc order within each stratum.
+    codes, _ = pd.factorize(kept["stratum"], sort=True)
+    kept = kept.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)
     by_class, by_risk = selection_weights(kept, policy)
     pi, weight = np.zeros(len(kept)), np.zeros(len(kept))
     rows = kept.groupby("stratum", sort=True).indices

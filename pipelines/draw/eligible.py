@@ -45,7 +45,7 @@ def normalise_eligible(frame: pd.DataFrame, policy: DrawPolicy) -> pd.DataFrame:
     for col in TEXT_COLUMNS:
         default = policy.item if col == "item" else ""
         values = frame[col] if col in frame.columns else pd.Series(default, index=frame.index)
-        out[col] = values.fillna(default).astype(str).to_numpy(dtype=object)
+        out[col] = values.fillna(default).astype(str)
     out["risk"] = pd.to_numeric(frame["risk"], errors="coerce").astype("float64")
     last = frame["last_inspected"] if "last_inspected" in frame.columns else pd.Series(pd.NaT, index=frame.index)
     out["last_inspected"] = pd.to_datetime(last).astype("datetime64[s]")
