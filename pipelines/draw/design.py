@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipelines.draw.eligible import split_exclusions
+from pipelines.draw.eligible import DrawInputError, split_exclusions
 from pipelines.draw.policy import Capacity, DrawPolicy
 
 WHOLE_LIST = "全市"  # the single stratum when capacities are not given per district
@@ -38,9 +38,10 @@ class InfeasibleDesignError(ValueError):
 class Design:
     """The inclusion probabilities of one plan.
 
-    `frame`: the kept list (eligible columns + `stratum`, `weight`, `pi`), sorted by stratum then
-    uscc; `excluded`: uscc, district, reason; `strata`: one row per stratum (eligible, capacity,
-    Σπ, smallest and largest π, how many sit at the floor and at the cap)."""
+    `frame`: the kept list (eligible columns + `stratum`, `weight` = the entity's share of its
+    stratum's selection weight, `pi`), sorted by stratum then uscc; `excluded`: uscc, district,
+    reason; `strata`: one row per stratum (eligible, capacity, Σπ, smallest and largest π, how
+    many sit at the floor and at the cap)."""
 
     frame: pd.DataFrame
     excluded: pd.DataFrame
@@ -145,8 +146,10 @@ def selection_weights(frame: pd.DataFrame, policy: DrawPolicy) -> tuple[np.ndarr
 def stratum_probabilities(
     by_class: np.ndarray, by_risk: np.ndarray, n: int, policy: DrawPolicy, stratum: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(π, the weight it is proportional to) for one stratum under the policy.
+    """(π, selection weight) for one stratum under the policy.
 
+    The selection weight is the entity's share of the stratum's weight (it sums to 1): away from
+    the floor and the cap, π is proportional to it under `class_ratio` and `risk`.
     A blend mixes the two bounded designs, not the weights: each part sums to n within
     [floor, cap], so their convex combination does too, and λ reads as "the share of the
     capacity allocated by risk"."""
@@ -173,7 +176,7 @@ def inclusion_probabilities(eligible: pd.DataFrame, policy: DrawPolicy, capacity
         kept = kept.assign(stratum=kept["district"].to_numpy(dtype=object))
         _check_strata(kept, targets)
     if not kept["uscc"].is_monotonic_increasing:
-        raise ValueError("inclusion_probabilities expects a normalised list (normalise_eligible), sorted by uscc")
+        raise DrawInputError("eligible list: expected a normalised list sorted by uscc (normalise_eligible)")
     # A stable sort on the stratum alone keeps uscc order within each stratum.
     codes, _ = pd.factorize(kept["stratum"], sort=True)
     kept = kept.iloc[np.argsort(codes, kind="stable")].reset_index(drop=True)

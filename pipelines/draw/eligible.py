@@ -128,6 +128,8 @@ def last_inspection_facts(inspections: pd.DataFrame, as_of: dt.date) -> pd.DataF
         {
             "uscc": last["uscc"].astype(str).to_numpy(dtype=object),
             "last_inspected": pd.to_datetime(last["inspection_date"]).astype("datetime64[s]").to_numpy(),
-            "last_inspectors": (ids["inspector_1"] + INSPECTOR_SEPARATOR + ids["inspector_2"]).to_numpy(dtype=object),
+            "last_inspectors": (ids["inspector_1"] + INSPECTOR_SEPARATOR + ids["inspector_2"])
+            .str.strip(INSPECTOR_SEPARATOR)
+            .to_numpy(dtype=object),
         }
     )
