@@ -8,6 +8,7 @@ what its inputs and public value produce.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def verify(stored_inputs: PlanInputs, public_value: str, published: Plan) -> Ver
         return VerificationReport(published.plan_id, tuple(found))
     if rerun.seed != published.seed:
         found.append(f"seed: published {published.seed}, re-run gives {rerun.seed}")
+    found += _compare_design(published, rerun)
     found += _compare_tasks(published, rerun)
     found += _compare_excluded(published, rerun)
     return VerificationReport(published.plan_id, tuple(found))
@@ -51,7 +53,25 @@ def verify(stored_inputs: PlanInputs, public_value: str, published: Plan) -> Ver
 def verify_folder(folder: Path) -> VerificationReport:
     """Verify a plan folder written by `write_plan` against its own stored inputs and public value."""
     published = read_plan(folder)
-    return verify(read_inputs(folder), published.public_value, published)
+    report = verify(read_inputs(folder), published.public_value, published)
+    stored = json.loads((folder / "commitment.json").read_text(encoding="utf-8"))["commitment"]
+    if stored != published.commitment:
+        return VerificationReport(
+            report.plan_id, (f"commitment.json holds {stored}, plan.json {published.commitment}", *report.differences)
+        )
+    return report
+
+
+def _compare_design(published: Plan, rerun: Plan) -> list[str]:
+    """Every listed entity's π (stored for Horvitz–Thompson estimates), not only the drawn ones'."""
+    ours = published.design.frame.set_index("uscc")["pi"]
+    theirs = rerun.design.frame.set_index("uscc")["pi"]
+    lines = _listed("listed entity missing from the re-run design", sorted(set(ours.index) - set(theirs.index)))
+    lines += _listed("re-run design lists an entity not published", sorted(set(theirs.index) - set(ours.index)))
+    common = ours.index.intersection(theirs.index)
+    differs = common[ours.loc[common].to_numpy() != theirs.loc[common].to_numpy()]
+    shown = [f"{u}: published {ours[u]!r}, re-run {theirs[u]!r}" for u in differs[:MAX_LISTED]]
+    return lines + _listed("π differs", shown, total=len(differs))
 
 
 def _compare_tasks(published: Plan, rerun: Plan) -> list[str]:
@@ -84,8 +104,10 @@ def _compare_excluded(published: Plan, rerun: Plan) -> list[str]:
     )
 
 
-def _listed(what: str, items: list[str]) -> list[str]:
+def _listed(what: str, items: list[str], total: int | None = None) -> list[str]:
+    """The first MAX_LISTED items, then a count of the rest (`total` when `items` is already cut)."""
+    total = len(items) if total is None else total
     lines = [f"{what}: {item}" for item in items[:MAX_LISTED]]
-    if len(items) > MAX_LISTED:
-        lines.append(f"{what}: ... {len(items) - MAX_LISTED} more ({len(items)} in all)")
+    if total > MAX_LISTED:
+        lines.append(f"{what}: ... {total - MAX_LISTED} more ({total} in all)")
     return lines

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 from pipelines.draw.eligible import DrawInputError
 from pipelines.draw.inspectors import assign_inspectors, normalise_conflicts, normalise_roster
@@ -136,3 +137,18 @@ def test_least_loaded_spreads_a_large_plan() -> None:
     loads = assign(tasks, roster_frame(districts=("禅城区",), per_town=5), cap=100).loads
     assert loads.sum() == 600
     assert loads.max() - loads.min() <= 3
+
+
+@pytest.mark.slow
+def test_equally_loaded_inspectors_are_equally_likely() -> None:
+    # One task, six interchangeable inspectors: each should serve it in 2 of 6 draws.
+    tasks = tasks_frame(1, town="禅城区丙街道")
+    roster = normalise_roster(roster_frame(districts=("禅城区",), per_town=3))
+    conflicts, rules, draws = normalise_conflicts(NO_CONFLICTS), AssignmentRules(workload_cap=5), 1_500
+    counts = pd.Series(0, index=roster["inspector_id"])
+    for seed in range(draws):
+        row = assign_inspectors(tasks, roster, conflicts, rules, rng_from_seed(seed)).frame.iloc[0]
+        counts[[row["inspector_1"], row["inspector_2"]]] += 1
+    p = 2 / 6
+    z = (counts - draws * p) / np.sqrt(draws * p * (1 - p))
+    assert z.abs().max() < norm.isf(0.001 / (2 * len(counts))), z.to_dict()  # Bonferroni, 0.1% family level

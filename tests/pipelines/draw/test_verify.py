@@ -63,3 +63,14 @@ def test_a_folder_verifies_and_a_tampered_folder_does_not(tmp_path: Path) -> Non
     tasks.to_parquet(tasks_file, index=False)
     report = verify_folder(folder)
     assert len(report.differences) == 1 and "inspectors published" in report.differences[0]
+
+
+def test_a_tampered_design_file_is_caught(tmp_path: Path) -> None:
+    folder = write_plan(draw_plan(public_value=LOTTERY, **plan_arguments()), tmp_path)
+    design_file = folder / "outputs" / "design.parquet"
+    design = pd.read_parquet(design_file)
+    design.loc[3, "pi"] = design.loc[3, "pi"] * 2  # e.g. to shrink a Horvitz–Thompson weight
+    os.chmod(design_file, 0o644)
+    design.to_parquet(design_file, index=False)
+    report = verify_folder(folder)
+    assert len(report.differences) == 1 and report.differences[0].startswith(f"π differs: {design.loc[3, 'uscc']}")
