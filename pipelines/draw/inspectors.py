@@ -40,7 +40,8 @@ EXPERTISE_SEPARATORS = re.compile(r"[；;、,，]")
 @dataclass(frozen=True)
 class Infeasible:
     """A task no assignment can serve: `rule` removed the last candidates; `funnel` gives the
-    candidates left after each rule, starting from the whole roster."""
+    candidates left after each rule, starting from the whole roster (the workload step counts
+    the loads at the end of the draw)."""
 
     task_id: str
     uscc: str
@@ -171,6 +172,8 @@ def assign_inspectors(
     picks = np.full((len(tasks), k), -1, dtype=np.int64)
     failed: list[int] = []
     district, town, item = (tasks[c].to_numpy(dtype=object) for c in ("district", "town", "item"))
+    # A loop over the drawn tasks (tens of thousands, not the million-row list): each choice
+    # depends on the loads left by the previous ones.
     for t in rng.permutation(len(tasks)):
         cand = coded.pool(district[t], item[t], town[t])
         for banned in (last.get(t), conflict.get(t)):

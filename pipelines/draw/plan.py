@@ -160,6 +160,7 @@ class Plan:
 
 
 def plan_id_for(as_of: dt.date, commitment: str) -> str:
+    """DRAW-<as-of date>-<first 12 hex of the commitment>: one id per set of inputs."""
     return f"DRAW-{as_of:%Y%m%d}-{commitment[:12]}"
 
 
@@ -181,10 +182,21 @@ def _committed_tables(inputs: PlanInputs, design: Design) -> dict[str, pd.DataFr
     }
 
 
-def execute(prepared: Prepared, public_value: str) -> Plan:
+class CommitmentMismatchError(ValueError):
+    """The inputs no longer hash to the commitment published before the public value was fixed."""
+
+
+def execute(prepared: Prepared, public_value: str, published_commitment: str | None = None) -> Plan:
     """Draw targets then inspectors from the one generator seeded by (commitment, public value).
 
-    Raises InfeasibleAssignmentError if any task cannot be served: a plan with holes is not drawn."""
+    `published_commitment`, when given, is the commitment announced before the public value was
+    fixed; the draw refuses to run if the inputs now hash to anything else. Raises
+    InfeasibleAssignmentError if any task cannot be served: a plan with holes is not drawn."""
+    if published_commitment is not None and published_commitment != prepared.commitment:
+        raise CommitmentMismatchError(
+            f"inputs hash to {prepared.commitment}, expected the published commitment {published_commitment}; "
+            f"the list, roster, policy or versions changed after the commitment"
+        )
     seed = derive_seed(prepared.commitment, public_value)
     rng = rng_from_seed(seed)
     plan_id = plan_id_for(prepared.inputs.as_of, prepared.commitment)
@@ -226,13 +238,14 @@ def draw_plan(
     *,
     as_of: dt.date,
     rules: AssignmentRules,
+    published_commitment: str | None = None,
 ) -> Plan:
-    """Prepare and execute in one call (for when the public value is already fixed, and for tests).
+    """Prepare and execute in one call.
 
-    In operation, publish `prepare(...).commitment` first and call `execute` once the public value
-    is known."""
+    In operation: publish `prepare(inputs).commitment`, wait for the public value, then call this
+    (or `execute`) with `published_commitment` so that changed inputs are refused."""
     inputs = PlanInputs.build(eligible, roster, conflicts, policy, capacity, rules, as_of, versions)
-    return execute(prepare(inputs), public_value)
+    return execute(prepare(inputs), public_value, published_commitment)
 
 
 class PlanExistsError(FileExistsError):

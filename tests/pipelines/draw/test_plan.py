@@ -7,7 +7,16 @@ import pytest
 from openpyxl import load_workbook
 
 from pipelines.draw.eligible import DrawInputError
-from pipelines.draw.plan import InfeasibleAssignmentError, PlanExistsError, draw_plan, read_plan, write_plan
+from pipelines.draw.plan import (
+    CommitmentMismatchError,
+    InfeasibleAssignmentError,
+    PlanExistsError,
+    PlanInputs,
+    draw_plan,
+    prepare,
+    read_plan,
+    write_plan,
+)
 from pipelines.draw.policy import AssignmentRules
 from tests.pipelines.draw.conftest import plan_arguments
 
@@ -79,3 +88,12 @@ def test_exports_have_chinese_headers_and_every_task(tmp_path: Path) -> None:
     assert rows[0][:2] == ("任务编号", "统一社会信用代码") and len(rows) == 1 + len(plan.tasks)
     info = dict(book["计划信息"].iter_rows(min_row=2, values_only=True))
     assert info["承诺值"] == plan.commitment and info["公开随机值"] == LOTTERY
+
+
+def test_inputs_changed_after_the_commitment_are_refused() -> None:
+    published = prepare(PlanInputs.build(**plan_arguments())).commitment
+    args = plan_arguments()
+    args["eligible"].loc[4, "risk"] = 0.99  # someone raises a firm's score after the commitment
+    with pytest.raises(CommitmentMismatchError, match=f"expected the published commitment {published}"):
+        draw_plan(public_value=LOTTERY, published_commitment=published, **args)
+    assert draw_plan(public_value=LOTTERY, published_commitment=published, **plan_arguments()).commitment == published
