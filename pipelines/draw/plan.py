@@ -167,11 +167,11 @@ def plan_id_for(as_of: dt.date, commitment: str) -> str:
 def prepare(inputs: PlanInputs) -> Prepared:
     """Design and commitment: everything that must be fixed before the public value is."""
     design = inclusion_probabilities(inputs.eligible, inputs.policy, inputs.capacity, inputs.as_of)
-    document = manifest(_committed_tables(inputs, design), inputs.settings())
+    document = manifest(committed_tables(inputs, design), inputs.settings())
     return Prepared(inputs=inputs, design=design, manifest=document, commitment=commit(document))
 
 
-def _committed_tables(inputs: PlanInputs, design: Design) -> dict[str, pd.DataFrame]:
+def committed_tables(inputs: PlanInputs, design: Design) -> dict[str, pd.DataFrame]:
     """The tables the commitment covers: the whole list, every π, the exclusions, roster, conflicts."""
     return {
         "eligible": inputs.eligible,
@@ -286,7 +286,7 @@ def write_plan(plan: Plan, root: Path) -> Path:
 
 def prepare_manifest(plan: Plan) -> dict[str, Any]:
     """The manifest the plan's commitment hashes, rebuilt from its inputs and design."""
-    return manifest(_committed_tables(plan.inputs, plan.design), plan.inputs.settings())
+    return manifest(committed_tables(plan.inputs, plan.design), plan.inputs.settings())
 
 
 def read_inputs(folder: Path) -> PlanInputs:
