@@ -97,3 +97,19 @@ def test_inputs_changed_after_the_commitment_are_refused() -> None:
     with pytest.raises(CommitmentMismatchError, match=f"expected the published commitment {published}"):
         draw_plan(public_value=LOTTERY, published_commitment=published, **args)
     assert draw_plan(public_value=LOTTERY, published_commitment=published, **plan_arguments()).commitment == published
+
+
+def test_three_inspectors_per_task_export_three_columns(tmp_path: Path) -> None:
+    args = plan_arguments() | {"rules": AssignmentRules(per_task=3, workload_cap=10)}
+    plan = draw_plan(public_value=LOTTERY, **args)
+    assert all(len(set(t.inspectors)) == 3 for t in plan.tasks)
+    csv = pd.read_csv(write_plan(plan, tmp_path) / "exports" / "任务清单.csv", encoding="utf-8-sig", dtype=str)
+    assert list(csv.columns[-3:]) == ["检查人员1", "检查人员2", "检查人员3"]
+
+
+def test_the_strata_summary_reports_each_district() -> None:
+    strata = draw_plan(public_value=LOTTERY, **plan_arguments()).design.strata.set_index("stratum")
+    assert strata["capacity"].to_dict() == {"南海区": 5, "禅城区": 5}
+    assert strata["sum_pi"].round(9).to_dict() == {"南海区": 5.0, "禅城区": 5.0}
+    assert (strata["min_pi"] >= 0.05).all() and (strata["max_pi"] <= 0.9).all()
+    assert strata["eligible"].sum() == 39  # 40 listed, one inspected within three months
