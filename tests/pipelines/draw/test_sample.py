@@ -110,3 +110,18 @@ def test_each_stratum_gets_its_own_sample_size() -> None:
     )
     drawn = draw_targets(frame, rng_from_seed(3))
     assert drawn["stratum"].value_counts().to_dict() == {"甲": 2, "乙": 3}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 30), st.floats(0.0, 1.0)), min_size=1, max_size=5), st.integers(0, 2**32))
+def test_every_stratum_gets_exactly_its_capacity(strata: list[tuple[int, float]], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    parts, capacity = [], {}
+    for h, (size, share) in enumerate(strata):
+        n = int(share * size * 0.9)  # within what the cap allows
+        capacity[f"S{h}"] = n
+        pi = bounded_proportional(rng.random(size) + 0.01, n, floor=0.0, cap=0.9)
+        parts.append(pd.DataFrame({"uscc": [f"S{h}-{i:03d}" for i in range(size)], "stratum": f"S{h}", "pi": pi}))
+    drawn = draw_targets(pd.concat(parts, ignore_index=True), rng_from_seed(seed))
+    assert {s: int((drawn["stratum"] == s).sum()) for s in capacity} == capacity
+    assert drawn["uscc"].is_unique
