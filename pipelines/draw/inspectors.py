@@ -12,13 +12,16 @@ Method: randomised greedy, least loaded first. Tasks are taken in a random order
 the `per_task` eligible inspectors with the fewest tasks so far, ties broken at random. Within a
 pool of interchangeable inspectors the loads never differ by more than one, and every choice
 among equally loaded inspectors is a uniform random draw, which is what 双随机 asks of the
-inspector side. A min-cost flow would balance loads exactly across overlapping pools, but it needs
-a solver the project does not ship and its choice among optimal solutions is not random.
+inspector side. A min-cost flow (e.g. as a linear programme for scipy's HiGHS) would balance
+loads exactly across overlapping pools, but over 100,000 task slots it costs far more time, its
+pick among the many optimal solutions is not a uniform random draw, and it is harder to explain
+to an auditor.
 
 Impossible tasks are never relaxed: they get no inspectors and are returned as `Infeasible`
 records naming the rule that removed the last candidates, with the candidate count after each
-rule. A caveat of any greedy method: a workload-cap failure may depend on the order, so the
-report calls it "workload cap reached" and shows how many candidates the other rules left.
+rule. A caveat of any greedy method: a workload-cap failure may depend on the order in which
+tasks were served, so such a report names the cap as the rule and shows how many candidates the
+other rules had left (raising the cap or the roster is then the remedy, not reordering by hand).
 """
 
 from __future__ import annotations
