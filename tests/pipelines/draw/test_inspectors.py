@@ -152,3 +152,22 @@ def test_equally_loaded_inspectors_are_equally_likely() -> None:
     p = 2 / 6
     z = (counts - draws * p) / np.sqrt(draws * p * (1 - p))
     assert z.abs().max() < norm.isf(0.001 / (2 * len(counts))), z.to_dict()  # Bonferroni, 0.1% family level
+
+
+def test_scarce_specialists_are_kept_for_the_tasks_that_need_them() -> None:
+    # Only ZF0000 and ZF0001 know 食品安全, and the caps leave no slack: a registration task that
+    # took a specialist would strand a food task. Serving the fewest-candidate tasks first avoids it.
+    roster = pd.DataFrame(
+        {
+            "inspector_id": ["ZF0000", "ZF0001", "ZF0002", "ZF0003"],
+            "station_town": "禅城区乙街道",
+            "district": "禅城区",
+            "expertise": ["食品安全；登记注册", "食品安全；登记注册", "登记注册", "登记注册"],
+        }
+    )
+    tasks = pd.concat([tasks_frame(2), tasks_frame(2, item="食品经营行为检查").assign(task_id=["F1", "F2"])])
+    for seed in range(30):
+        result = assign(tasks, roster, cap=2, seed=seed)
+        assert result.infeasible == (), seed
+        food = result.frame[result.frame["task_id"].str.startswith("F")]
+        assert set(food[["inspector_1", "inspector_2"]].to_numpy().ravel()) == {"ZF0000", "ZF0001"}
