@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import maximum_flow
 
 from pipelines.draw.eligible import INSPECTOR_SEPARATOR, DrawInputError
 from pipelines.draw.policy import AssignmentRules
@@ -65,11 +67,14 @@ class Infeasible:
 @dataclass(frozen=True)
 class Assignment:
     """`frame`: task_id, inspector_1 .. inspector_k (feasible tasks only); `loads`: tasks per
-    inspector id (every roster member, zeros included); `infeasible`: the tasks left unserved."""
+    inspector id (every roster member, zeros included); `infeasible`: the tasks left unserved;
+    `fillable_slots`: when some are, the most inspector slots any assignment could fill under
+    the same rules (a max-flow bound; the plan needs tasks × per_task)."""
 
     frame: pd.DataFrame
     loads: pd.Series
     infeasible: tuple[Infeasible, ...]
+    fillable_slots: int | None = None
 
 
 def normalise_roster(roster: pd.DataFrame) -> pd.DataFrame:
@@ -188,7 +193,30 @@ def assign_inspectors(
             break
         order = np.concatenate((failed, order[~np.isin(order, failed)]))  # serve the failures first
     explained = [_explain(tasks, t, coded, last, conflict, load) for t in sorted(failed)]
-    return _result(tasks, picks, load, coded, explained)
+    result = _result(tasks, picks, load, coded, explained)
+    if explained:
+        bound = max_fillable_slots(candidates, rules.per_task, rules.workload_cap, len(coded.ids))
+        result = Assignment(result.frame, result.loads, result.infeasible, fillable_slots=bound)
+    return result
+
+
+def max_fillable_slots(candidates: list[np.ndarray], per_task: int, workload_cap: int, roster_size: int) -> int:
+    """The most inspector slots any assignment can fill: a maximum flow source → task (per_task)
+    → eligible inspector (1, so the inspectors of a task are distinct) → sink (workload_cap).
+
+    Equal to tasks × per_task exactly when an assignment serving every task exists (flows are
+    integral), so it tells "the roster cannot do it" from "the greedy order could not"."""
+    n_tasks = len(candidates)
+    sink = 1 + n_tasks + roster_size
+    task_nodes = np.repeat(1 + np.arange(n_tasks), [len(c) for c in candidates])
+    inspector_nodes = 1 + n_tasks + np.concatenate([*candidates, np.array([], dtype=np.int64)])
+    tails = np.concatenate((np.zeros(n_tasks, dtype=np.int64), task_nodes, 1 + n_tasks + np.arange(roster_size)))
+    heads = np.concatenate((1 + np.arange(n_tasks), inspector_nodes, np.full(roster_size, sink)))
+    capacity = np.concatenate(
+        (np.full(n_tasks, per_task), np.ones(len(task_nodes), dtype=np.int64), np.full(roster_size, workload_cap))
+    ).astype(np.int32)
+    graph = csr_matrix((capacity, (tails, heads)), shape=(sink + 1, sink + 1))
+    return int(maximum_flow(graph, 0, sink).flow_value)
 
 
 def _without(cand: np.ndarray, banned: np.ndarray | None) -> np.ndarray:

@@ -40,11 +40,16 @@ TASK_COLUMNS = ("task_id", "uscc", "name", "district", "town", "industry_code", 
 class InfeasibleAssignmentError(ValueError):
     """Some drawn tasks cannot get inspectors under the rules; `infeasible` says which and why."""
 
-    def __init__(self, infeasible: tuple[Infeasible, ...]) -> None:
+    def __init__(self, infeasible: tuple[Infeasible, ...], fillable_slots: int | None, needed_slots: int) -> None:
         self.infeasible = infeasible
+        self.fillable_slots = fillable_slots
         shown = "\n".join(f"  {f.message()}" for f in infeasible[:10])
         more = f"\n  ... and {len(infeasible) - 10} more" if len(infeasible) > 10 else ""
-        super().__init__(f"{len(infeasible)} task(s) cannot be assigned inspectors:\n{shown}{more}")
+        if fillable_slots is None or fillable_slots < needed_slots:
+            bound = f"no assignment under these rules fills more than {fillable_slots} of the {needed_slots} slots"
+        else:
+            bound = f"an assignment filling all {needed_slots} slots exists, but the randomised greedy did not find it"
+        super().__init__(f"{len(infeasible)} task(s) cannot be assigned inspectors ({bound}):\n{shown}{more}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,7 +209,8 @@ def execute(prepared: Prepared, public_value: str, published_commitment: str | N
     drawn.insert(0, "task_id", [f"{plan_id}-{k + 1:06d}" for k in range(len(drawn))])
     assignment = assign_inspectors(drawn, prepared.inputs.roster, prepared.inputs.conflicts, prepared.inputs.rules, rng)
     if assignment.infeasible:
-        raise InfeasibleAssignmentError(assignment.infeasible)
+        needed = len(drawn) * prepared.inputs.rules.per_task
+        raise InfeasibleAssignmentError(assignment.infeasible, assignment.fillable_slots, needed)
     tasks = drawn.merge(assignment.frame, on="task_id", how="left", validate="one_to_one")
     slots = [c for c in assignment.frame.columns if c.startswith("inspector_")]
     return Plan(

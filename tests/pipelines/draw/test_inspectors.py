@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import norm
 
 from pipelines.draw.eligible import DrawInputError
-from pipelines.draw.inspectors import assign_inspectors, normalise_conflicts, normalise_roster
+from pipelines.draw.inspectors import assign_inspectors, max_fillable_slots, normalise_conflicts, normalise_roster
 from pipelines.draw.policy import AssignmentRules
 from pipelines.draw.sample import rng_from_seed
 from tests.pipelines.draw.conftest import roster_frame
@@ -171,3 +171,11 @@ def test_scarce_specialists_are_kept_for_the_tasks_that_need_them() -> None:
         assert result.infeasible == (), seed
         food = result.frame[result.frame["task_id"].str.startswith("F")]
         assert set(food[["inspector_1", "inspector_2"]].to_numpy().ravel()) == {"ZF0000", "ZF0001"}
+
+
+def test_the_max_flow_bound_counts_what_any_assignment_could_fill() -> None:
+    # Task 0 may use inspectors {0, 1}, task 1 only {1}: two slots for task 0, one for task 1.
+    candidates = [np.array([0, 1]), np.array([1])]
+    assert max_fillable_slots(candidates, per_task=2, workload_cap=5, roster_size=3) == 3
+    assert max_fillable_slots(candidates, per_task=2, workload_cap=1, roster_size=3) == 2  # inspector 1 once
+    assert max_fillable_slots([np.array([0, 1, 2])] * 3, per_task=2, workload_cap=2, roster_size=3) == 6

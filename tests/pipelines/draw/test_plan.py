@@ -50,6 +50,10 @@ def test_an_impossible_assignment_stops_the_draw_with_reasons() -> None:
     with pytest.raises(InfeasibleAssignmentError, match="workload cap 1 left fewer than 2 inspectors") as err:
         draw_plan(public_value=LOTTERY, **args)
     assert err.value.infeasible and all(f.rule == "workload cap 1" for f in err.value.infeasible)
+    fillable = err.value.fillable_slots
+    assert fillable is not None and fillable < 20
+    assert f"no assignment under these rules fills more than {fillable} of the 20 slots" in str(err.value)
+    assert 2 * (10 - len(err.value.infeasible)) == fillable  # the greedy served as many as possible
 
 
 def test_model_and_scorecard_versions_are_required() -> None:
