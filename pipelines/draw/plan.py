@@ -4,9 +4,9 @@
     public value, fixed afterwards ── execute ──> seed, targets, inspectors = Plan
     write_plan(plan, root) ──> root/<plan id>/ (inputs, commitment, outputs, exports), never overwritten
 
-The plan id is derived from the commitment, so one set of inputs can be drawn once: drawing again
-with another public value until the list looks convenient would need a new folder, and the
-first one refuses to be replaced.
+The plan id is derived from the commitment, so one set of inputs is stored once: a second draw of
+the same inputs with another public value (to get a more convenient list) has the same id, and
+write_plan refuses it.
 """
 
 from __future__ import annotations
@@ -45,11 +45,13 @@ class InfeasibleAssignmentError(ValueError):
         self.fillable_slots = fillable_slots
         shown = "\n".join(f"  {f.message()}" for f in infeasible[:10])
         more = f"\n  ... and {len(infeasible) - 10} more" if len(infeasible) > 10 else ""
-        if fillable_slots is None or fillable_slots < needed_slots:
-            bound = f"no assignment under these rules fills more than {fillable_slots} of the {needed_slots} slots"
+        if fillable_slots is None:
+            bound = ""
+        elif fillable_slots < needed_slots:
+            bound = f" (no assignment under these rules fills more than {fillable_slots} of the {needed_slots} slots)"
         else:
-            bound = f"an assignment filling all {needed_slots} slots exists, but the randomised greedy did not find it"
-        super().__init__(f"{len(infeasible)} task(s) cannot be assigned inspectors ({bound}):\n{shown}{more}")
+            bound = f" (an assignment filling all {needed_slots} slots exists; the randomised greedy did not find it)"
+        super().__init__(f"{len(infeasible)} task(s) cannot be assigned inspectors{bound}:\n{shown}{more}")
 
 
 @dataclass(frozen=True, eq=False)
