@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SCHEME = "regulens-draw-commitment/1"
 SEPARATOR = "\x1f"
@@ -43,21 +45,25 @@ def _sha256(data: bytes) -> str:
 
 def column_digest(values: pd.Series) -> tuple[str, str]:
     """(kind, SHA-256 hex) of one column in its canonical encoding (see the module docstring)."""
+    name = str(values.name)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        text = values.dt.strftime("%Y-%m-%d").fillna("")
-        return "date", _sha256(_text_bytes(text, str(values.name)))
+        days = pa.array(values.to_numpy(dtype="datetime64[D]"), from_pandas=True)  # NaT → null
+        text = pc.fill_null(pc.strftime(days.cast(pa.timestamp("s")), format="%Y-%m-%d"), "")
+        return "date", _sha256(_text_bytes(text, name))
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         x = values.to_numpy(dtype=np.float64) + 0.0  # −0.0 + 0.0 = +0.0
         x = np.where(np.isnan(x), CANONICAL_NAN, x).astype(">f8")
         return "float64", _sha256(x.tobytes())
-    return "text", _sha256(_text_bytes(values.astype(str), str(values.name)))
+    return "text", _sha256(_text_bytes(pa.Array.from_pandas(values.astype(str)), name))
 
 
-def _text_bytes(values: pd.Series, name: str) -> bytes:
-    joined = SEPARATOR.join(values.tolist())
-    if joined.count(SEPARATOR) != max(len(values) - 1, 0):
+def _text_bytes(values: pa.Array, name: str) -> bytes:
+    """UTF-8 values joined by U+001F, built in Arrow (no Python loop over the rows)."""
+    text = values.cast(pa.large_string())
+    if len(text) and pc.sum(pc.count_substring(text, SEPARATOR)).as_py():
         raise CanonicalFormError(f"column {name!r}: text expected without U+001F, found it in some value")
-    return joined.encode("utf-8")
+    whole = pa.LargeListArray.from_arrays(pa.array([0, len(text)], pa.int64()), text)
+    return pc.binary_join(whole, pa.scalar(SEPARATOR, pa.large_string()))[0].as_buffer().to_pybytes()
 
 
 def table_digest(frame: pd.DataFrame) -> dict[str, Any]:
