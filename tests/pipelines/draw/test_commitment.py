@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.draw.commitment import CanonicalFormError, column_digest, derive_seed
 from pipelines.draw.plan import PlanInputs, prepare
-from tests.pipelines.draw.conftest import plan_arguments
+from tests.pipelines.draw.factories import plan_arguments
 
 COMMITMENT = "ab" * 32
 

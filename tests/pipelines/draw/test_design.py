@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pipelines.draw.design import InfeasibleDesignError, bounded_proportional, inclusion_probabilities
 from pipelines.draw.eligible import DrawInputError, normalise_eligible
 from pipelines.draw.policy import Boost, Capacity, DrawPolicy
-from tests.pipelines.draw.conftest import eligible_frame
+from tests.pipelines.draw.factories import eligible_frame
 
 AS_OF = dt.date(2025, 7, 1)
 

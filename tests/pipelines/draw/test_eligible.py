@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.draw.eligible import DrawInputError, last_inspection_facts, normalise_eligible
 from pipelines.draw.policy import DrawPolicy
-from tests.pipelines.draw.conftest import eligible_frame
+from tests.pipelines.draw.factories import eligible_frame
 
 
 def test_last_inspection_is_the_latest_known_before_as_of() -> None:

@@ -9,7 +9,7 @@ from pipelines.draw.eligible import DrawInputError
 from pipelines.draw.inspectors import assign_inspectors, max_fillable_slots, normalise_conflicts, normalise_roster
 from pipelines.draw.policy import AssignmentRules
 from pipelines.draw.sample import rng_from_seed
-from tests.pipelines.draw.conftest import roster_frame
+from tests.pipelines.draw.factories import roster_frame
 
 NO_CONFLICTS = pd.DataFrame({"inspector_id": pd.Series(dtype=str), "uscc": pd.Series(dtype=str)})
 

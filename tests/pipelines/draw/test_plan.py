@@ -18,7 +18,7 @@ from pipelines.draw.plan import (
     write_plan,
 )
 from pipelines.draw.policy import AssignmentRules
-from tests.pipelines.draw.conftest import plan_arguments
+from tests.pipelines.draw.factories import plan_arguments
 
 LOTTERY = "2025-07-05 双色球 03 11 17 22 28 31 + 09"
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pipelines.draw.plan import PlanInputs, draw_plan, write_plan
 from pipelines.draw.verify import verify, verify_folder
-from tests.pipelines.draw.conftest import plan_arguments
+from tests.pipelines.draw.factories import plan_arguments
 
 LOTTERY = "2025-07-05 双色球 03 11 17 22 28 31 + 09"
 

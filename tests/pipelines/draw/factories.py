@@ -1,4 +1,4 @@
-"""Tiny inline lists, rosters and conflicts shared by the draw tests."""
+"""Tiny inline lists, rosters and plan arguments shared by the draw tests (plain builders, not fixtures)."""
 
 from __future__ import annotations
 
