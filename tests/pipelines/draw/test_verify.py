@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.draw.plan import PlanInputs, draw_plan, write_plan
 from pipelines.draw.verify import verify, verify_folder
+from pipelines.settings import PROJECT_ROOT
 from tests.pipelines.draw.factories import plan_arguments
 
 LOTTERY = "2025-07-05 双色球 03 11 17 22 28 31 + 09"
@@ -74,3 +78,26 @@ def test_a_tampered_design_file_is_caught(tmp_path: Path) -> None:
     design.to_parquet(design_file, index=False)
     report = verify_folder(folder)
     assert len(report.differences) == 1 and report.differences[0].startswith(f"π differs: {design.loc[3, 'uscc']}")
+
+
+@pytest.mark.slow
+def test_another_process_draws_the_same_plan() -> None:
+    # String hashing is salted per process; nothing in the draw may depend on it.
+    script = (
+        "from tests.pipelines.draw.factories import plan_arguments\n"
+        "from pipelines.draw.plan import draw_plan\n"
+        "p = draw_plan(public_value='公证员 2025-07-05', **plan_arguments(200))\n"
+        "print(p.commitment, [(t.uscc, t.inspectors) for t in p.tasks])\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": salt},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=PROJECT_ROOT,
+        ).stdout
+        for salt in ("1", "2")
+    }
+    assert len(outputs) == 1
