@@ -33,11 +33,14 @@ MAX_SAMPLE = (np.iinfo(np.int64).max // UNIT) - 1
 
 
 class SampleSizeError(ValueError):
-    """Σπ is not a whole number of units, or too large for the integer line."""
+    """π outside [0, 1], Σπ not a whole number, or too large for the integer line."""
 
 
 def sample_size(pi: np.ndarray) -> int:
-    """n = Σπ, which must be a whole number (up to floating-point rounding)."""
+    """n = Σπ, which must be a whole number (up to floating-point rounding), each π in [0, 1]."""
+    outside = (pi < 0) | (pi > 1 + 1e-9)
+    if outside.any():
+        raise SampleSizeError(f"π expected within [0, 1], got {pi[outside][:3]} in {int(outside.sum())} units")
     total = float(np.sum(pi))
     n = round(total)
     if abs(total - n) > 1e-6 * max(1.0, total):

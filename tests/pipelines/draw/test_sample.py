@@ -100,6 +100,11 @@ def test_a_fractional_total_is_refused() -> None:
         systematic_pps(np.array([0.5, 0.7]), rng_from_seed(1))
 
 
+def test_a_probability_above_one_is_refused() -> None:
+    with pytest.raises(SampleSizeError, match=r"expected within \[0, 1\]"):
+        systematic_pps(np.array([1.5, 0.5]), rng_from_seed(1))
+
+
 def test_each_stratum_gets_its_own_sample_size() -> None:
     frame = pd.DataFrame(
         {
