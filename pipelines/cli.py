@@ -263,6 +263,11 @@ def profile_show(
     finish(state, {"command": "profile show", **doc}, title, table, EXIT_OK)
 
 
+from pipelines.cli_grade import grade_app  # noqa: E402  (sub-apps live in their own modules)
+
+app.add_typer(grade_app, name="grade")
+
+
 def main() -> None:
     app()
 
