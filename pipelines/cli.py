@@ -264,8 +264,10 @@ def profile_show(
 
 
 from pipelines.cli_grade import grade_app  # noqa: E402  (sub-apps live in their own modules)
+from pipelines.cli_integrity import integrity_app  # noqa: E402
 
 app.add_typer(grade_app, name="grade")
+app.add_typer(integrity_app, name="integrity")
 
 
 def main() -> None:
