@@ -3,7 +3,7 @@
 Grades land in `lake/grades/<card>/as_of=YYYY-MM-DD/<run>/grades.parquet` (`<card>` is `default`
 for the configured scorecard, `learned` for the current learned one, else the YAML file's stem),
 published atomically; each row records the scorecard version that produced it. A fitted learned
-scorecard lands in `scorecards/learned/<run>/` under the data home (scorecard.yaml + fit.json),
+scorecard lands in `scorecards/learned/<run>/` under the data home (learned.yaml + fit.json),
 published the same way.
 """
 
@@ -50,7 +50,7 @@ def resolve_scorecard(settings: Settings, path: Path | None, learned: bool) -> t
         version = current_version(learned_dir(settings))
         if version is None:
             raise FileNotFoundError("no learned scorecard yet; run `regulens grade fit --train-as-of DATE` first")
-        return "learned", version / "scorecard.yaml"
+        return "learned", version / "learned.yaml"
     if path is None:
         return "default", settings.grading.scorecard
     return path.stem, path
@@ -199,7 +199,7 @@ def fit_learned(
     model = LearnedScorecard(version=f"learned-{run}", overrides=default.overrides)
     model.fit(train, train["violation_found"], catalogue, population=population)
     out = learned_dir(settings) / run
-    write_spec(model.spec_, out / "scorecard.yaml")
+    write_spec(model.spec_, out / "learned.yaml")
     card, default_card = Scorecard(model.spec_), load_scorecard(settings.grading.scorecard)
     holdouts = {d.isoformat(): labelled(settings, d, horizon_days, default.features) for d in holdout_as_of}
     result = FitResult(
@@ -208,7 +208,7 @@ def fit_learned(
         violation_rate=float(train["violation_found"].mean()),
         features=model.binning_summary(),
         version=model.spec_.version,
-        path=out / "scorecard.yaml",
+        path=out / "learned.yaml",
         auc={"train": _auc(card, train), **{d: _auc(card, h) for d, h in holdouts.items()}},
         auc_default={d: _auc(default_card, h) for d, h in holdouts.items()},
     )
