@@ -99,3 +99,29 @@ def grade_fit(
         f"AUC {aucs}; scorecard {result.path}"
     )
     finish(state, {"command": "grade fit", **result.to_json()}, title, table, EXIT_OK)
+
+
+@grade_app.command("show")
+def grade_show(
+    ctx: typer.Context,
+    uscc: Annotated[str, typer.Argument(help="the enterprise's unified social credit code")],
+    as_of: Annotated[str, typer.Option(help="as-of date of stored grades, YYYY-MM-DD")],
+    card: Annotated[str, typer.Option(help="default, learned, or another graded card's name")] = "default",
+) -> None:
+    """Print one enterprise's grade: score, sub-scores, override, and the reason lines."""
+    from pipelines.cli import EXIT_OK, _parse_dates, exit_2_on, finish
+    from pipelines.grading import enterprise_grade
+
+    state: State = ctx.obj
+    settings = state.settings()
+    (date,) = _parse_dates([as_of])
+    with exit_2_on(LookupError, FileNotFoundError):
+        doc = enterprise_grade(settings, uscc.strip().upper(), date, card)
+    table = Table("dimension", "sub-score", title=f"{uscc} as of {as_of}: {doc['grade'] or 'excluded'}")
+    for key, value in doc.items():
+        if key.startswith("sub_"):
+            table.add_row(key.removeprefix("sub_"), f"{value:g}")
+    override = f"; override: {doc.get('override_zh') or doc['override']}" if doc["override"] else ""
+    reasons = "\n".join(f"  {r['text']}" for r in doc["reasons"]) or "  none"
+    title = f"score {doc['score']:g} ({doc['scorecard_version']}){override}\nreasons:\n{reasons}"
+    finish(state, {"command": "grade show", **doc}, title, table, EXIT_OK)

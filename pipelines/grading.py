@@ -14,6 +14,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,26 @@ def read_grades(settings: Settings, as_of: dt.date, card: str = "default") -> pd
     if version is None:
         raise FileNotFoundError(f"no {card} grades for as-of {as_of}; run `regulens grade --as-of {as_of}` first")
     return pd.read_parquet(version / "grades.parquet")
+
+
+def enterprise_grade(settings: Settings, uscc: str, as_of: dt.date, card: str = "default") -> dict[str, Any]:
+    """One enterprise's stored grade (serialisable): score, grade, sub-scores, override, reason lines."""
+    grades = read_grades(settings, as_of, card)
+    row = grades[grades["uscc"] == uscc]
+    if row.empty:
+        raise LookupError(f"no enterprise {uscc!r} in the {card} grades as of {as_of}")
+    doc: dict[str, Any] = {str(k): _plain(v) for k, v in row.iloc[0].to_dict().items() if k != "reasons"}
+    doc["as_of"] = as_of.isoformat()
+    reasons = row.iloc[0].get("reasons")
+    doc["reasons"] = [] if reasons is None else [dict(r) for r in reasons]
+    return doc
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready Python value from a pandas/NumPy scalar (NA -> None)."""
+    if value is pd.NA or value is None:
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def labelled(settings: Settings, as_of: dt.date, horizon_days: int, extra: list[str] | None = None) -> pd.DataFrame:

@@ -19,7 +19,9 @@ from models.scorecard.schema import Condition, Indicator, ScorecardError, Scorec
 
 
 class ReasonLine(BaseModel):
-    """One indicator that cost points: `lost` = its reference points (default: best bin) minus those received."""
+    """One indicator that cost points: `lost` = its reference points (default: best bin) minus those received.
+
+    The schema of each entry of `Scorecard.score(...)["reasons"]` (which also carries `text`)."""
 
     dimension: str
     feature: str
@@ -30,7 +32,12 @@ class ReasonLine(BaseModel):
 
     @property
     def text(self) -> str:
-        return f"{self.zh}：{self.value}（扣{_fmt(self.lost)}分）"
+        return reason_text(self.zh, self.value, self.lost)
+
+
+def reason_text(zh: str, value: str, lost: float) -> str:
+    """'近一年行政处罚次数：2（扣40分）': the indicator, the entity's value, the points lost."""
+    return f"{zh}：{value}（扣{_fmt(lost)}分）"
 
 
 def _fmt(x: float) -> str:
@@ -118,7 +125,8 @@ class Scorecard:
         return self.score(X, reasons=False)["grade"].to_numpy()
 
     def score(self, X: pd.DataFrame, reasons: bool = True) -> pd.DataFrame:
-        """One row per entity: ids, score, grade, sub_<dimension>, override, excluded, version, reasons."""
+        """One row per entity: ids, score, grade, sub_<dimension>, override (id and Chinese text),
+        excluded, scorecard_version, reasons (unless reasons=False)."""
         pts = self.points(X)
         out = X[[c for c in self.id_columns if c in X.columns]].copy()
         out["score"] = pts.sum(axis=1) + self._base
@@ -127,6 +135,8 @@ class Scorecard:
         grade, override, excluded = self._apply_overrides(X, self.grade_of(out["score"].to_numpy()))
         out["grade"] = pd.array(grade, dtype="string")
         out["override"] = pd.array(override, dtype="string")
+        rules_zh = {o.id: o.zh for o in self.spec.overrides}
+        out["override_zh"] = pd.array([rules_zh.get(o) if o else None for o in override], dtype="string")
         out["excluded"] = excluded
         out["scorecard_version"] = self.spec.version
         if reasons:
@@ -152,28 +162,34 @@ class Scorecard:
         return grades, override, excluded
 
     def reason_lines(self, X: pd.DataFrame, pts: pd.DataFrame | None = None) -> list[list[dict[str, Any]]]:
-        """Per row, the indicators that cost points, most costly first (serialisable dicts)."""
+        """Per row, the indicators that cost points, most costly first: ReasonLine fields plus `text`.
+
+        Vectorised over (row, indicator) pairs that lost points: one Python step per reason line,
+        none per row or per indicator, so a million enterprises stay within the scoring budget.
+        """
         pts = self.points(X) if pts is None else pts
         pairs = self.spec.indicators
         received = pts.to_numpy()
         lost = np.array([ind.reference_points for _, ind in pairs]) - received
-        rows: list[list[dict[str, Any]]] = []
-        for r in range(len(X)):
-            costly = np.flatnonzero(lost[r] > 0)
-            lines = []
-            for k in costly[np.argsort(-lost[r, costly], kind="stable")]:
-                dim, ind = pairs[k]
-                line = ReasonLine(
-                    dimension=dim.zh,
-                    feature=ind.feature,
-                    zh=ind.zh or ind.feature,
-                    value=_value_text(X[ind.feature].iloc[r]),
-                    points=float(received[r, k]),
-                    lost=float(lost[r, k]),
-                )
-                lines.append({**line.model_dump(), "text": line.text})
-            rows.append(lines)
-        return rows
+        rows_at, cols_at = np.nonzero(lost > 0)
+        order = np.lexsort((-lost[rows_at, cols_at], rows_at))  # by row, then most points lost first
+        values = [X[ind.feature].to_numpy(dtype=object) for _, ind in pairs]
+        out: list[list[dict[str, Any]]] = [[] for _ in range(len(X))]
+        for r, k in zip(rows_at[order].tolist(), cols_at[order].tolist(), strict=True):
+            dim, ind = pairs[k]
+            zh, value, points_lost = ind.zh or ind.feature, _value_text(values[k][r]), float(lost[r, k])
+            out[r].append(
+                {
+                    "dimension": dim.zh,
+                    "feature": ind.feature,
+                    "zh": zh,
+                    "value": value,
+                    "points": float(received[r, k]),
+                    "lost": points_lost,
+                    "text": reason_text(zh, value, points_lost),
+                }
+            )
+        return out
 
 
 def _value_text(value: object) -> str:

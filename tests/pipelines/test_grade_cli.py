@@ -92,3 +92,18 @@ def test_holdout_must_come_after_training(profiled) -> None:
     result = invoke(profiled, "grade", "fit", "--train-as-of", "2024-01-01", "--holdout-as-of", "2023-07-01")
 
     assert result.exit_code == 2 and "after every training date" in result.output
+
+
+def test_show_one_enterprise_grade_with_its_reasons(profiled) -> None:
+    invoke(profiled, "grade", "--as-of", "2024-07-01")
+    grades = pd.read_parquet(current_version(profiled.lake_dir / "grades" / "default" / "as_of=2024-07-01"))
+    worst = grades[~grades["excluded"]].sort_values("score").iloc[0]
+
+    result = invoke(profiled, "grade", "show", worst["uscc"], "--as-of", "2024-07-01")
+
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["score"] == worst["score"] and doc["grade"] == worst["grade"]
+    assert doc["reasons"] and all("扣" in r["text"] for r in doc["reasons"])
+    missing = invoke(profiled, "grade", "show", "91440604000000000X", "--as-of", "2024-07-01")
+    assert missing.exit_code == 2 and "no enterprise" in missing.output

@@ -129,6 +129,7 @@ def test_overrides_first_match_wins_and_exclude_leaves_no_grade() -> None:
     assert out["grade"].tolist()[:2] == ["A", "D"]
     assert pd.isna(out["grade"].iloc[2])
     assert out["override"].isna().tolist() == [True, False, False]
+    assert out["override_zh"].tolist()[1:] == ["严重失信", "已注销"]
     assert out["override"].tolist()[1:] == ["serious", "gone"]
     assert out["excluded"].tolist() == [False, False, True]
 
