@@ -90,7 +90,7 @@ def integrity_move(
         target = CaseState(to)
     except ValueError as error:
         raise typer.BadParameter(f"expected one of {[s.value for s in CaseState]}, got {to!r}") from error
-    with exit_2_on(TransitionRefused, LookupError, prefix="refused: "):
+    with exit_2_on(LookupError), exit_2_on(TransitionRefused, prefix="refused: "):
         case = move_case(settings, case_id, target, actor, note, _parse_dates([on])[0] if on else None)
     step = case.history[-1]
     title = f"case {case.case_id}: {step.from_state} -> {step.to_state} by {step.actor} ({case.state_zh})"

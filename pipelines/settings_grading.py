@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 SCORECARDS = Path(__file__).resolve().parents[1] / "data" / "scorecards"
 CALENDARS = Path(__file__).resolve().parents[1] / "data" / "calendars"
@@ -26,7 +26,7 @@ class IntegritySettings(BaseModel):
     db_url: str | None = Field(
         None, description="SQLAlchemy URL of the case store; default sqlite:///<data_home>/integrity/integrity.sqlite"
     )
-    deadline_working_days: dict[str, int] = Field(
+    deadline_working_days: dict[str, PositiveInt] = Field(
         {"orange": 30, "red": 15},
         description="warning grade -> working days to rectify; grades not listed open no case",
     )

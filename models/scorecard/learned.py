@@ -192,7 +192,8 @@ def export_spec(model: LearnedScorecard, catalogue: Mapping[str, Feature], bands
         description=(
             f"optbinning WoE binning + logistic regression; {model.points_at_odds:g} points at odds"
             f" {model.odds:g}:1 of no violation, {model.pdo:g} points to double the odds; points rounded"
-            " to integers by optbinning. Bands: shares of the training entities per grade."
+            " to integers by optbinning. Bands: cut so the whole profile at the latest training date splits"
+            " into the configured shares per grade."
         ),
         dimensions=dims,
         bands=bands,

@@ -16,7 +16,7 @@ import difflib
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -260,8 +260,34 @@ def read_spec(path: Path, catalogue: Mapping[str, Feature] | None = None) -> Sco
     return spec
 
 
+class _ReviewDumper(yaml.SafeDumper):
+    """Lists of plain values on one line (`edges: [0.5, 1.5]`), everything else in block style."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flat = all(not isinstance(x, dict | list) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
+
+
+_ReviewDumper.add_representer(list, _represent_list)
+
+
+def _whole_numbers_as_int(value: Any) -> Any:
+    """-12.0 -> -12 (same number once read back), recursively; other values unchanged."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers_as_int(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_int(v) for v in value]
+    return value
+
+
 def write_spec(spec: ScorecardSpec, path: Path) -> None:
-    """Write the scorecard as YAML a reviewer can read and edit (keys in declaration order)."""
+    """Write the scorecard as YAML a reviewer can read and edit (keys in declaration order).
+
+    Numbers are written exactly (edges keep every digit), so reading the file back gives the same spec."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = spec.model_dump(mode="json", exclude_defaults=True)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    data = _whole_numbers_as_int(spec.model_dump(mode="json", exclude_defaults=True))
+    text = yaml.dump(data, Dumper=_ReviewDumper, allow_unicode=True, sort_keys=False, width=120)
+    path.write_text(text, encoding="utf-8")

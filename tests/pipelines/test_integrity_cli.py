@@ -82,3 +82,11 @@ def test_bad_moves_and_unknown_things_exit_2(home: Path) -> None:
     assert run(home, "move", case_id, "--to", "archived", "--actor", "x")[0] == 2
     assert run(home, "move", "ZW-nope", "--to", "notified", "--actor", "x")[0] == 2
     assert run(home, "show", "110000000000000000")[0] == 2
+
+
+def test_a_deadline_for_a_grade_the_scorecard_lacks_exits_2(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGULENS_INTEGRITY__DEADLINE_WORKING_DAYS", '{"purple": 5}')
+
+    code, out = run(home, "scan", "--as-of", "2024-01-01")
+
+    assert code == 2 and "names grade(s) ['purple']; expected some of" in out["output"]
