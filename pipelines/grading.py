@@ -233,7 +233,13 @@ def fit_learned(
         auc={"train": _auc(card, train), **{d: _auc(card, h) for d, h in holdouts.items()}},
         auc_default={d: _auc(default_card, h) for d, h in holdouts.items()},
     )
-    write_text_atomic(json.dumps(result.to_json(), ensure_ascii=False, indent=1), out / "fit.json")
+    # What made the card, for auditors: the candidates and their trends, the fitting parameters.
+    made_by = {
+        "candidates": dict(CANDIDATES),
+        "params": {k: v for k, v in vars(model).items() if not k.endswith("_") and k != "overrides"},
+    }
+    record = {**result.to_json(), "horizon_days": horizon_days, **made_by}
+    write_text_atomic(json.dumps(record, ensure_ascii=False, indent=1, default=str), out / "fit.json")
     publish_version(learned_dir(settings), run)
     return result
 
