@@ -6,6 +6,8 @@ import datetime as dt
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from models.integrity.cases import (
     ALLOWED,
@@ -91,3 +93,18 @@ def test_mark_overdue_is_a_recorded_system_step_and_overdue_can_still_close() ->
     assert "deadline 2026-10-09 passed" in step.note
     closed = move(case, S.CLOSED, actor="王科长", at=AT, note="逾期后完成整改")
     assert [h.to_state for h in closed.history][-2:] == [S.OVERDUE, S.CLOSED]  # lateness stays on record
+
+
+@given(st.lists(st.sampled_from(list(CaseState)), max_size=25))
+def test_any_sequence_of_requests_keeps_a_consistent_history(requests: list[CaseState]) -> None:
+    case = case_in(S.OPENED)
+    for target in requests:
+        try:
+            case = move(case, target, actor="王科长", at=AT)
+        except TransitionRefused:
+            assert target not in ALLOWED[case.state]
+
+    steps = case.history
+    assert steps[-1].to_state is case.state
+    assert all(b.from_state is a.to_state for a, b in zip(steps, steps[1:], strict=False))  # an unbroken chain
+    assert (case.closed_on is not None) is (case.state is S.CLOSED)
