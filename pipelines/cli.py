@@ -21,6 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipelines.cli_grade import grade_app
+from pipelines.cli_integrity import integrity_app
 from pipelines.settings import Settings, load_settings
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -174,6 +176,8 @@ profile_app = typer.Typer(
     help="Build the enterprise profiles (一户一档) and labels, or show one enterprise's file.",
 )
 app.add_typer(profile_app, name="profile")
+app.add_typer(grade_app, name="grade")
+app.add_typer(integrity_app, name="integrity")
 
 
 def _parse_dates(values: list[str]) -> list[dt.date]:

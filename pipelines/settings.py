@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
+from pipelines.settings_grading import GradingSettings, IntegritySettings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -63,6 +65,8 @@ class Settings(BaseSettings):
     extract_date: dt.date = Field(dt.date(2026, 1, 14), description="the day departments exported their extracts")
     generate: GenerateSettings = GenerateSettings()
     ingest: IngestSettings = IngestSettings()
+    grading: GradingSettings = GradingSettings()
+    integrity: IntegritySettings = IntegritySettings()
 
     @classmethod
     def settings_customise_sources(
