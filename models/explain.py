@@ -24,11 +24,11 @@ def value_text(value: Any, unit: str) -> str:
         return "无记录"
     if unit == "flag":
         return "是" if value else "否"
+    if isinstance(value, float) and unit == "ratio":
+        return f"{value:.0%}"
     if isinstance(value, float):
-        text = f"{value:.0f}" if value.is_integer() else f"{value:.2f}"
-    else:
-        text = str(value)
-    return text + UNITS_ZH.get(unit, "")
+        return (f"{value:.0f}" if value.is_integer() else f"{value:.2f}") + UNITS_ZH.get(unit, "")
+    return str(value) + UNITS_ZH.get(unit, "")
 
 
 def reason_codes(

@@ -58,7 +58,7 @@ def fairness_table(
                 row["true_fpr"] = float(((1 - truth) * (chosen & in_group)).sum() / (1 - truth)[in_group].sum())
             stats[value] = row
         ref = stats[reference]
-        for value, row in stats.items():
+        for row in stats.values():
             row["reference_group"] = reference
             row["disparity"] = _ratio(row["fpr"], ref["fpr"])
             judged = row["drawn_negatives"] >= min_negatives and ref["drawn_negatives"] >= min_negatives

@@ -45,12 +45,16 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.num_threads = num_threads
 
-    def lgb_params(self) -> dict[str, Any]:
+    def lgb_params(self, rows: int | None = None) -> dict[str, Any]:
+        """LightGBM's parameters; with `rows`, a leaf never needs more than a tenth of them, so a
+        small city's few labels still allow splits instead of an empty model."""
+        min_leaf = self.min_child_samples if rows is None else min(self.min_child_samples, max(2, rows // 10))
         return {
             "objective": "binary",
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
-            "min_child_samples": self.min_child_samples,
+            "min_child_samples": min_leaf,
+            "feature_pre_filter": False,
             "min_sum_hessian_in_leaf": 1e-3,
             "feature_fraction": self.feature_fraction,
             "lambda_l2": self.lambda_l2,
@@ -74,14 +78,17 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
             c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in X.columns if not _is_numeric(X[c])
         }
         train = lgb.Dataset(self._prepare(X), label=y, weight=_normalised(sample_weight, len(y)), free_raw_data=True)
-        callbacks = []
+        callbacks: list[Any] = []
         valid_sets = []
         if eval_set is not None:
             Xv, yv, wv = eval_set
             valid_sets = [lgb.Dataset(self._prepare(Xv), label=yv, weight=_normalised(wv, len(yv)), reference=train)]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         rounds = self.max_rounds if eval_set is not None else min(self.max_rounds, 300)
-        booster = lgb.train(self.lgb_params(), train, rounds, valid_sets=valid_sets, callbacks=callbacks)
+        try:
+            booster = lgb.train(self.lgb_params(len(y)), train, rounds, valid_sets=valid_sets, callbacks=callbacks)
+        except lgb.basic.LightGBMError as error:
+            raise ValueError(f"LightGBM could not train on {len(y)} rows x {X.shape[1]} columns: {error}") from error
         self.best_iteration_ = booster.best_iteration or booster.current_iteration()
         # Keep only the trees up to the best iteration, so every reader (pred_contrib, shap) sees one model.
         self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=self.best_iteration_))

@@ -55,9 +55,9 @@ def train(
     table = Table("scorer", "capacity", "selected", "hit rate (est.)", "lift", "saved", "true hit", "oracle ratio",
                   title=f"holdout {result.holdout_fold.test}")
     for row in result.report.capacity.itertuples():
-        table.add_row(row.scorer, f"{row.capacity:.0%}", f"{row.selected:,}", f"{row.hit_rate:.3f}",
-                      f"{row.lift:.2f}", f"{row.inspections_saved:.0%}", f"{getattr(row, 'true_hit_rate', float('nan')):.3f}",
-                      f"{getattr(row, 'oracle_ratio', float('nan')):.3f}")
+        truth = getattr(row, "true_hit_rate", float("nan")), getattr(row, "oracle_ratio", float("nan"))
+        table.add_row(str(row.scorer), f"{row.capacity:.0%}", f"{row.selected:,}", f"{row.hit_rate:.3f}",
+                      f"{row.lift:.2f}", f"{row.inspections_saved:.0%}", f"{truth[0]:.3f}", f"{truth[1]:.3f}")
     summary = {
         "command": "train", **logged, "factors": result.factors, "stability": result.stability,
         "holdout_as_of": result.holdout_fold.test.isoformat(), "snapshot_id": result.snapshot.snapshot_id,
@@ -121,7 +121,7 @@ def model_list(ctx: typer.Context) -> None:
     table = Table("version", "aliases", "holdout", "auc", "decision", title=MODEL_NAME)
     rows = []
     for v in sorted(versions, key=lambda v: int(v.version)):
-        auc = client.get_run(v.run_id).data.metrics.get("auc", float("nan"))
+        auc = client.get_run(str(v.run_id)).data.metrics.get("auc", float("nan"))
         rows.append({"version": v.version, "aliases": list(v.aliases), "holdout_as_of": v.tags.get("holdout_as_of"),
                      "auc": auc, "promotion_decision": v.tags.get("promotion_decision")})
         table.add_row(v.version, ", ".join(v.aliases), v.tags.get("holdout_as_of", ""), f"{auc:.3f}",

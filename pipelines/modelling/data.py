@@ -20,7 +20,9 @@ from pipelines.lake import current_version
 from pipelines.profiles.flow import labels_dir, profile_dir
 from pipelines.settings import Settings
 
-LABEL_COLUMNS = ["inspections", "violation_found", "first_inspection_type", "random_draw_found", "inclusion_probability"]
+LABEL_COLUMNS = [
+    "inspections", "violation_found", "first_inspection_type", "random_draw_found", "inclusion_probability"
+]
 GROUP_COLUMNS = ["district", "industry", "firm_size"]
 # Headcount bands of the latest year's social-insurance records (the profile's proxy for size).
 SIZE_SOURCE = "social_insurance_insured_headcount_max_365d"
@@ -51,7 +53,8 @@ def available_as_of(settings: Settings, horizon_days: int) -> list[dt.date]:
 
 
 def _paths(settings: Settings, as_of: dt.date, horizon_days: int) -> tuple[Path, Path]:
-    prof, lab = current_version(profile_dir(settings, as_of)), current_version(labels_dir(settings, as_of, horizon_days))
+    prof = current_version(profile_dir(settings, as_of))
+    lab = current_version(labels_dir(settings, as_of, horizon_days))
     if prof is None or lab is None:
         raise FileNotFoundError(
             f"no profile or labels for as-of {as_of} (h={horizon_days}); run `regulens profile --as-of {as_of}`"
@@ -119,5 +122,5 @@ def ground_truth(settings: Settings, as_of: dt.date, horizon_days: int) -> pd.Se
         f"SELECT uscc, avg(propensity) AS truth FROM read_parquet('{folder}/*.parquet') "
         f"WHERE quarter >= TIMESTAMP '{as_of}' AND quarter < TIMESTAMP '{end}' GROUP BY uscc"
     )
-    truth = duckdb.sql(sql).df()
+    truth = duckdb.execute(sql).df()
     return truth.set_index("uscc")["truth"] if len(truth) else None

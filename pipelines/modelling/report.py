@@ -36,8 +36,8 @@ class HoldoutReport:
     def headline(self, capacity: float = 0.05) -> dict[str, float]:
         """The figures a regulator asks for first, for the model at `capacity`."""
         row = self.capacity[(self.capacity["scorer"] == "model") & np.isclose(self.capacity["capacity"], capacity)]
-        rank = self.ranking.set_index("scorer").loc["model"]
-        out = {k: float(v) for k, v in row.iloc[0].items() if k not in {"scorer", "capacity"}}
+        rank = self.ranking[self.ranking["scorer"] == "model"].iloc[0].to_dict()
+        out = {str(k): float(v) for k, v in row.iloc[0].to_dict().items() if k not in {"scorer", "capacity"}}
         out.update({"auc": float(rank["auc"]), "average_precision": float(rank["average_precision"])})
         out["fairness_flags"] = int(self.fairness["flagged"].sum())
         return out

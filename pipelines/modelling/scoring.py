@@ -48,7 +48,7 @@ def score(settings: Settings, as_of: dt.date, ref: str = CHAMPION) -> dict[str, 
     model, version = load_model(settings, ref)
     profile = read_profile(settings, as_of)
     cols = ", ".join(f'"{c}"' for c in ["uscc", *model.feature_names_])
-    frame = duckdb.sql(f"SELECT {cols} FROM read_parquet('{profile}') WHERE is_registered = 1 ORDER BY uscc").df()
+    frame = duckdb.execute(f"SELECT {cols} FROM read_parquet('{profile}') WHERE is_registered = 1 ORDER BY uscc").df()
     log_odds = model.decision_function(frame)
     probability = model.predict_proba(frame)[:, 1]
     rank = pd.Series(log_odds).rank(ascending=False, method="first").astype("int64").to_numpy()
@@ -113,8 +113,8 @@ def promote(
         raise ValueError(f"version {challenger_version} is already the champion")
     tags = client.get_model_version(MODEL_NAME, challenger_version).tags
     as_of = dt.date.fromisoformat(tags["holdout_as_of"])
-    horizon = int(client.get_run(client.get_model_version(MODEL_NAME, challenger_version).run_id)
-                  .data.params["option.horizon_days"])
+    run_id = client.get_model_version(MODEL_NAME, challenger_version).run_id
+    horizon = int(client.get_run(str(run_id)).data.params["option.horizon_days"])
     if current_version(settings.lake_dir / "profiles" / f"as_of={as_of}") is None:
         raise FileNotFoundError(f"the challenger's holdout {as_of} has no profile; rebuild it to compare")
     frame = load_frame(settings, [as_of], horizon)

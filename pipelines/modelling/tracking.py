@@ -52,11 +52,12 @@ def log_training(settings: Settings, result: TrainResult, holdout_X: pd.DataFram
         )
         mlflow.set_tags({"snapshot_id": result.snapshot.snapshot_id, "code_version": code_version()})
         mlflow.log_metrics({k: v for k, v in report.headline().items() if np.isfinite(v)})
-        for row in report.capacity.itertuples():
+        for row in report.capacity.to_dict(orient="records"):
             for name in ("hit_rate", "recall", "lift", "inspections_saved", "true_hit_rate", "oracle_ratio"):
-                value = getattr(row, name, float("nan"))
+                value = float(row.get(name, float("nan")))
                 if np.isfinite(value):
-                    mlflow.log_metric(f"{row.scorer}.{name}.at_{int(round(row.capacity * 100))}pct", float(value))
+                    pct = int(round(float(row["capacity"]) * 100))
+                    mlflow.log_metric(f"{row['scorer']}.{name}.at_{pct}pct", value)
         mlflow.log_metric("short_list_stability", result.stability)
         mlflow.log_dict(
             {"versions": result.snapshot.versions, "folds": [f.describe() for f in result.folds],

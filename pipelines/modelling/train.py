@@ -131,7 +131,11 @@ def _test_auc(model: ViolationModel, rows: pd.DataFrame, columns: list[str]) -> 
 
 
 def factor_curve(
-    labelled: pd.DataFrame, folds: list[Fold], importances: list[pd.Series], candidates: list[str], options: TrainOptions
+    labelled: pd.DataFrame,
+    folds: list[Fold],
+    importances: list[pd.Series],
+    candidates: list[str],
+    options: TrainOptions,
 ) -> pd.DataFrame:
     """Mean and spread over the folds of the test AUC (random-draw labels, weighted by 1/pi) for
     every candidate and for the top k, k in options.curve and options.factors. Each fold ranks

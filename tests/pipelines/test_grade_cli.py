@@ -19,14 +19,9 @@ DATES = ("2023-07-01", "2024-01-01", "2024-07-01")
 
 
 @pytest.fixture(scope="module")
-def profiled(ingested_city):
-    settings, _ = ingested_city
-    args = ["--data-home", str(settings.data_home), "profile"]
-    for d in DATES:
-        args += ["--as-of", d]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    return settings
+def profiled(profiled_city):
+    """The shared small city, profiled half-yearly (DATES are among its as-of dates)."""
+    return profiled_city
 
 
 def invoke(settings, *args: str):

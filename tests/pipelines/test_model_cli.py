@@ -46,7 +46,8 @@ def test_train_registers_a_challenger_with_its_evidence(trained) -> None:
     assert version_by_alias(client, "challenger") == summary["model_version"]
     artifacts = settings.data_home / "mlflow" / "artifacts"
     names = {p.name for p in artifacts.rglob("*")}
-    assert {"model_card.md", "calibration.png", "lift.png", "shap_summary.png", "fairness.csv", "snapshot.json"} <= names
+    expected = {"model_card.md", "calibration.png", "lift.png", "shap_summary.png", "fairness.csv", "snapshot.json"}
+    assert expected <= names
     card = next(artifacts.rglob("model_card.md")).read_text(encoding="utf-8")
     assert "Fairness" in card and summary["factors"][0] in card
 
