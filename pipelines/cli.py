@@ -268,11 +268,12 @@ def profile_show(
 
 
 # The model's commands live in their own module; it imports this one, so it is registered last.
-from pipelines.cli_model import explain, model_app, score, train  # noqa: E402
+from pipelines.cli_model import compare, explain, model_app, score, train  # noqa: E402
 
 app.command()(train)
 app.command()(score)
 app.command()(explain)
+app.command()(compare)
 app.add_typer(model_app, name="model")
 
 

@@ -150,3 +150,36 @@ def model_promote(
     else:
         title = f"refused to promote version {d.challenger_version}: " + "; ".join(d.reasons)
     finish(state, summary, title, None, EXIT_OK if d.promote else EXIT_DATA)
+
+
+def compare(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option(help="holdout as-of date with labels (default: the latest)")] = None,
+    model: Annotated[str, typer.Option(help="alias (champion, challenger) or version number")] = "champion",
+    horizon: Annotated[int, typer.Option(min=1, help="label horizon in days (as profiled)")] = 180,
+) -> None:
+    """The scorecards and the violation model side by side: AUC, hit rate at capacity, by grade."""
+    from pipelines.modelling.compare import compare as run_compare
+    from pipelines.modelling.data import available_as_of
+
+    state: State = ctx.obj
+    settings = state.settings()
+    date = _date(as_of, available_as_of(settings, horizon), "--as-of")
+    with exit_2_on(FileNotFoundError, LookupError):
+        result = run_compare(settings, date, horizon, model)
+    truth = "true_hit_rate_5%" in result.scorers.columns
+    table = Table("scorer", "AUC", "AP", "hit 1%", "hit 5%", "hit 10%", *(["true hit 5%"] if truth else []),
+                  title=f"holdout {date}: scorecards and model side by side (hit rates from random draws, 1/pi)")
+    for row in result.scorers.to_dict(orient="records"):
+        table.add_row(str(row["scorer"]), f"{row['auc']:.3f}", f"{row['average_precision']:.3f}",
+                      f"{row['hit_rate_1%']:.3f}", f"{row['hit_rate_5%']:.3f}", f"{row['hit_rate_10%']:.3f}",
+                      *([f"{row['true_hit_rate_5%']:.3f}"] if truth else []))
+    grades = "\n".join(
+        f"  {r['grade']}: {r['enterprises']:,} enterprises, hit rate {r['hit_rate']:.3f}, model AUC within grade "
+        f"{r['model_auc_within_grade']:.3f}, hit rate of the model's top 10% of the grade "
+        f"{r['hit_rate_model_top10pct_of_grade']:.3f}"
+        for r in result.by_grade.to_dict(orient="records")
+    )
+    summary = {"command": "compare", "as_of": date.isoformat(), "scorers": result.scorers.to_dict(orient="records"),
+               "by_grade": result.by_grade.to_dict(orient="records")}
+    finish(state, summary, f"by default grade:\n{grades}", table, EXIT_OK)

@@ -4,7 +4,7 @@ Baselines are always shown, scored on the same eligible list:
   uniform random draw      every enterprise equally likely (its hit rate is the list's rate)
   last inspection result   enterprises whose last inspection found a violation first, the most
                            recently inspected first among them (what an inspector would do by hand)
-  credit grade             added by the scorecard once grades exist for the as-of date
+  credit grade             the default scorecard's grade (D first), then its total score
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import pandas as pd
 
 from models.evaluation import CAPACITIES, Holdout, breakdown, calibration_curve, capacity_table, ranking_metrics
 from models.fairness import fairness_table
+from models.scorecard.engine import Scorecard
 from models.violation import ViolationModel
+from pipelines.grading import load_scorecard
 from pipelines.modelling.data import GROUP_COLUMNS, ground_truth, group_columns
 from pipelines.settings import Settings
 
@@ -53,13 +55,26 @@ def holdout_of(frame: pd.DataFrame, truth: pd.Series | None) -> Holdout:
     return Holdout(labels.reset_index(drop=True))
 
 
-def baseline_scores(frame: pd.DataFrame, seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
+GRADE_RISK = {"A": 0, "B": 1, "C": 2, "D": 3}
+
+
+def grade_risk(card: Scorecard, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(grades, risk score) of a scorecard: grade first, then the total (lower = riskier);
+    enterprises the scorecard excludes come last."""
+    scored = card.score(frame, reasons=False)
+    grades = scored["grade"].astype(object).to_numpy()
+    level = np.array([GRADE_RISK.get(g, -1) if isinstance(g, str) else -1 for g in grades], dtype=float)
+    return grades, level * 1e5 - scored["score"].to_numpy(dtype=float)
+
+
+def baseline_scores(settings: Settings, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(settings.generate.seed)
     last = frame["last_inspection_found_violation"].astype(float).fillna(-1).to_numpy()
     recency = -frame["inspections_days_since_last"].astype(float).fillna(1e6).to_numpy()
     return {
         "uniform_random": rng.random(len(frame)),
         "last_inspection_result": last * 1e7 + recency,
+        "credit_grade": grade_risk(load_scorecard(settings.grading.scorecard), frame)[1],
     }
 
 
@@ -77,7 +92,7 @@ def evaluate_holdout(
     scores = {"model": model.decision_function(frame)}
     if full_model is not None:
         scores["all_candidates"] = full_model.decision_function(frame)
-    scores.update(baseline_scores(frame, settings.generate.seed))
+    scores.update(baseline_scores(settings, frame))
     scores.update(extra_scores or {})
     capacity = pd.concat(
         [capacity_table(holdout, s, CAPACITIES).assign(scorer=name) for name, s in scores.items()], ignore_index=True
