@@ -17,11 +17,18 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 ## The main job on the embedded default data: generate the demo city, ingest it against the
-## contracts, then build the enterprise profiles and labels at four as-of dates.
+## contracts, build profiles and labels quarterly (2022-01-01 .. 2025-07-01), train the violation
+## model, promote it through the gate, score and grade every enterprise, and compare the two.
+AS_OF = $(foreach y,2022 2023 2024,$(foreach m,01 04 07 10,--as-of $(y)-$(m)-01)) --as-of 2025-01-01 --as-of 2025-04-01 --as-of 2025-07-01
 demo: setup
 	$(BIN)/regulens generate --enterprises $(DEMO_ENTERPRISES)
 	$(BIN)/regulens ingest
-	$(BIN)/regulens profile --as-of 2023-07-01 --as-of 2024-01-01 --as-of 2024-07-01 --as-of 2025-01-01
+	$(BIN)/regulens profile $(AS_OF)
+	$(BIN)/regulens train
+	-$(BIN)/regulens model promote  # refuses (exit 1) when a champion from an earlier run is better
+	$(BIN)/regulens score --as-of 2025-07-01
+	$(BIN)/regulens grade --as-of 2025-07-01
+	$(BIN)/regulens compare --as-of 2025-07-01
 
 ## The whole test suite, every marker included.
 test: setup

@@ -24,13 +24,14 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         learning_rate: float = 0.05,
-        num_leaves: int = 15,
+        num_leaves: int = 7,
         min_child_samples: int = 40,
         feature_fraction: float = 0.7,
         lambda_l2: float = 5.0,
         max_rounds: int = 2000,
         early_stopping_rounds: int = 100,
         calibration: str = "sigmoid",
+        monotone: dict[str, int] | None = None,
         seed: int = 20240117,
         num_threads: int = 2,
     ) -> None:
@@ -42,6 +43,7 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
+        self.monotone = monotone
         self.seed = seed
         self.num_threads = num_threads
 
@@ -77,6 +79,13 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
         self.categories_ = {
             c: sorted(X[c].dropna().astype(str).unique().tolist()) for c in X.columns if not _is_numeric(X[c])
         }
+        params = self.lgb_params(len(y))
+        if self.monotone:
+            # A factor's risk direction from the catalogue (+1 more is riskier, -1 less): the model may
+            # not contradict it, which keeps reason codes sensible and steadies a model with few labels.
+            params["monotone_constraints"] = [
+                0 if c in self.categories_ else int(self.monotone.get(c, 0)) for c in self.feature_names_
+            ]
         train = lgb.Dataset(self._prepare(X), label=y, weight=_normalised(sample_weight, len(y)), free_raw_data=True)
         callbacks: list[Any] = []
         valid_sets = []
@@ -86,7 +95,7 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         rounds = self.max_rounds if eval_set is not None else min(self.max_rounds, 300)
         try:
-            booster = lgb.train(self.lgb_params(len(y)), train, rounds, valid_sets=valid_sets, callbacks=callbacks)
+            booster = lgb.train(params, train, rounds, valid_sets=valid_sets, callbacks=callbacks)
         except lgb.basic.LightGBMError as error:
             raise ValueError(f"LightGBM could not train on {len(y)} rows x {X.shape[1]} columns: {error}") from error
         self.best_iteration_ = booster.best_iteration or booster.current_iteration()

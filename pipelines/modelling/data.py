@@ -41,6 +41,12 @@ class Snapshot:
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def load_catalogue(settings: Settings) -> dict[str, dict]:
+    """The feature catalogue written beside the profiles: name -> zh, en, unit, dimension, direction."""
+    path = settings.lake_dir / "profiles" / "catalogue.json"
+    return {f["name"]: f for f in json.loads(path.read_text(encoding="utf-8"))}
+
+
 def available_as_of(settings: Settings, horizon_days: int) -> list[dt.date]:
     """As-of dates that have both a published profile and published labels for this horizon."""
     root = settings.lake_dir / "profiles"
@@ -101,10 +107,15 @@ def group_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """The audit's groups: district, industry (2-digit code) and a firm-size band by headcount."""
     headcount = frame[SIZE_SOURCE] if SIZE_SOURCE in frame.columns else pd.Series(np.nan, index=frame.index)
     size = pd.cut(headcount, [-np.inf, 0, 9, 99, np.inf], labels=["无参保", "1-9人", "10-99人", "100人以上"])
+    def text(name: str) -> pd.Series:
+        if name not in frame.columns:
+            return pd.Series("(missing)", index=frame.index, dtype="string")
+        return frame[name].astype("string").fillna("(missing)")
+
     return pd.DataFrame(
         {
-            "district": frame["district"].astype("string").fillna("(missing)"),
-            "industry": frame["industry_code"].astype("string").fillna("(missing)"),
+            "district": text("district"),
+            "industry": text("industry_code"),
             "firm_size": size.astype("string").fillna("无参保"),
         },
         index=frame.index,

@@ -69,13 +69,20 @@ def grade_risk(card: Scorecard, frame: pd.DataFrame) -> tuple[np.ndarray, np.nda
 
 def baseline_scores(settings: Settings, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(settings.generate.seed)
-    last = frame["last_inspection_found_violation"].astype(float).fillna(-1).to_numpy()
-    recency = -frame["inspections_days_since_last"].astype(float).fillna(1e6).to_numpy()
-    return {
-        "uniform_random": rng.random(len(frame)),
-        "last_inspection_result": last * 1e7 + recency,
-        "credit_grade": grade_risk(load_scorecard(settings.grading.scorecard), frame)[1],
-    }
+    last = _column(frame, "last_inspection_found_violation", -1.0)
+    recency = -_column(frame, "inspections_days_since_last", 1e6)
+    scores = {"uniform_random": rng.random(len(frame)), "last_inspection_result": last * 1e7 + recency}
+    card = load_scorecard(settings.grading.scorecard)
+    # A jurisdiction whose profile lacks the scorecard's indicators has no credit-grade baseline.
+    if set(card.spec.features) <= set(frame.columns):
+        scores["credit_grade"] = grade_risk(card, frame)[1]
+    return scores
+
+
+def _column(frame: pd.DataFrame, name: str, missing: float) -> np.ndarray:
+    if name not in frame.columns:
+        return np.full(len(frame), missing)
+    return frame[name].astype(float).fillna(missing).to_numpy()
 
 
 def evaluate_holdout(

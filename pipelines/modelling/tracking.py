@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-from pathlib import Path
 
 import matplotlib
 
@@ -20,6 +19,7 @@ import shap  # noqa: E402
 
 from models.registry import CHALLENGER, MODEL_NAME, connect  # noqa: E402
 from pipelines.modelling.card import model_card  # noqa: E402
+from pipelines.modelling.data import load_catalogue  # noqa: E402,F401  (re-exported for callers)
 from pipelines.modelling.train import TrainResult  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
 
@@ -42,7 +42,7 @@ def log_training(settings: Settings, result: TrainResult, holdout_X: pd.DataFram
     with mlflow.start_run(run_name=f"train-{result.holdout_fold.test}") as run:
         mlflow.log_params(
             {
-                **{f"option.{k}": v for k, v in dataclasses.asdict(result.options).items()},
+                **{f"option.{k}": v for k, v in dataclasses.asdict(result.options).items() if k != "directions"},
                 **{f"lgb.{k}": v for k, v in result.model.lgb_params().items()},
                 "best_iteration": result.model.best_iteration_,
                 "holdout_as_of": result.holdout_fold.test.isoformat(),
@@ -115,8 +115,3 @@ def plots(result: TrainResult, holdout_X: pd.DataFrame) -> dict[str, plt.Figure]
         shap.dependence_plot(name, contrib.to_numpy(), coded, interaction_index=None, show=False)
         out[f"shap_dependence_{name}"] = plt.gcf()
     return out
-
-
-def load_catalogue(settings: Settings) -> dict[str, dict]:
-    path: Path = settings.lake_dir / "profiles" / "catalogue.json"
-    return {f["name"]: f for f in json.loads(path.read_text(encoding="utf-8"))}
