@@ -451,26 +451,28 @@ def record_results(
         where = f"row {n}" if len(entries) > 1 else "result"
         task_id = _task_key(str(entry["task_id"]).strip(), plan_id)
         category = str(entry["result"]).strip()
+        wrong: list[str] = []
         if task_id not in tasks:
             ids = sorted(tasks)
-            problems.append(f"{where}: unknown task {task_id!r}; expected a task of {plan_id}, {ids[0]} .. {ids[-1]}")
-            continue
-        if task_id in done or task_id in seen:
-            problems.append(f"{where}: task {task_id} already has a result (results are not overwritten)")
-            continue
+            wrong.append(f"unknown task {task_id!r}; expected a task of {plan_id}, {ids[0]} .. {ids[-1]}")
+        elif task_id in done or task_id in seen:
+            wrong.append(f"task {task_id} already has a result (results are not overwritten)")
+        found = False
         try:
             found = catalogue.found(category)
         except ResultError as error:
-            problems.append(f"{where}: {error}")
-            continue
+            wrong.append(str(error))
         raw = entry.get("inspection_date")
-        try:
-            day = default_date if raw is None or pd.isna(raw) or not str(raw).strip() else _date(str(raw))
-        except ValueError:
-            problems.append(f"{where}: inspection date expected YYYY-MM-DD, got {raw!r}")
-            continue
+        day = default_date
+        if raw is not None and not pd.isna(raw) and str(raw).strip():
+            try:
+                day = _date(str(raw))
+            except ValueError:
+                wrong.append(f"inspection date expected YYYY-MM-DD, got {raw!r}")
         if day < plan["as_of"]:
-            problems.append(f"{where}: inspection date {day} is before the plan's as-of date {plan['as_of']}")
+            wrong.append(f"inspection date {day} is before the plan's as-of date {plan['as_of']}")
+        if wrong:
+            problems += [f"{where}: {w}" for w in wrong]
             continue
         seen.add(task_id)
         rows.append({"task_id": task_id, "category": category, "found": found, "inspection_date": day})
