@@ -45,6 +45,7 @@ from pipelines.draw.estimate import violation_rate
 from pipelines.draw.lifecycle import STATE_ZH, PlanState, TransitionRefused
 from pipelines.draw.plan import (
     CommitmentMismatchError,
+    InfeasibleAssignmentError,
     Plan,
     PlanInputs,
     _write_inputs,
@@ -56,7 +57,6 @@ from pipelines.draw.plan import (
 )
 from pipelines.draw.policy import AssignmentRules, Capacity, DrawPolicy
 from pipelines.draw.verify import VerificationReport, verify_folder
-from pipelines.grading import read_grades
 from pipelines.lake import current_version
 from pipelines.opsdb import OpsStore, default_url, now
 from pipelines.settings import Settings
@@ -167,10 +167,11 @@ def build_eligible(
     before as_of, within the item's scope; with last-inspection facts. Also the versions used."""
     scores, scores_run = read_scores(settings, as_of)
     card = settings.plan.grade_card
-    try:
-        grades = read_grades(settings, as_of, card)
-    except FileNotFoundError as error:
-        raise PlanInputMissingError(str(error)) from error
+    # Read directly rather than through pipelines.grading, whose imports (optbinning, sklearn) cost seconds.
+    grades_version = current_version(settings.lake_dir / "grades" / card / f"as_of={as_of.isoformat()}")
+    if grades_version is None:
+        raise PlanInputMissingError(f"no {card} grades for as-of {as_of}; run `regulens grade --as-of {as_of}` first")
+    grades = pd.read_parquet(grades_version / "grades.parquet")
     graded = grades.loc[~grades["excluded"].astype(bool) & grades["grade"].notna(), ["uscc", "grade"]]
     frame = scores[["uscc", "probability"]].merge(graded, on="uscc", how="inner")
     n_graded = len(frame)
@@ -326,7 +327,12 @@ def draw_committed(settings: Settings, plan_id: str, public_value: str, actor: s
         raise TransitionRefused(f"plan {plan_id} is {row['state']}: it was drawn already, and a drawn plan is final")
     folder = commitments_dir(settings) / plan_id
     inputs = read_inputs(folder)
-    plan = execute(prepare(inputs), public_value, published_commitment=row["commitment"])
+    try:
+        plan = execute(prepare(inputs), public_value, published_commitment=row["commitment"])
+    except (InfeasibleAssignmentError, CommitmentMismatchError) as error:
+        # The plan stays drafted: its inputs are committed and cannot change; a new commit is needed.
+        ops.audit(actor, "draw refused", plan_id, {"public_value": public_value, "error": str(error)[:2000]})
+        raise
     out = write_plan(plan, plans_dir(settings))
     drawn = _drawn(plan, out)
     tasks = _task_rows(plan)

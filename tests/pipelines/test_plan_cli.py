@@ -224,6 +224,10 @@ def test_two_phase_commit_then_draw_and_tampered_commitment_refused(home: Path) 
     roster.to_parquet(roster_path, index=False)
     code, refused = run(home, "draw", "--plan", other["plan_id"], "--public-value", LOTTERY, "--actor", "王公证员")
     assert code == 2 and "expected the published commitment" in refused["output"]
+    code, audit = run(home, "audit", other["plan_id"])
+    assert [e["action"] for e in audit["events"]] == ["commit", "draw refused"]
+    code, listed = run(home, "list")
+    assert {p["plan_id"]: p["state"] for p in listed["plans"]} == {plan_id: "drawn", other["plan_id"]: "drafted"}
 
 
 def test_missing_scores_name_the_command_to_run(home: Path) -> None:
