@@ -37,6 +37,10 @@ CapOption = Annotated[float, typer.Option(min=0, max=1, help="maximum inclusion 
 BlendOption = Annotated[float, typer.Option(min=0, max=1, help="weight of the risk design in a blend")]
 ExcludeOption = Annotated[int | None, typer.Option(min=1, help="spare firms inspected in the last N months")]
 WorkloadOption = Annotated[int | None, typer.Option(min=1, help="max inspections per inspector (default: settings)")]
+BoostOption = Annotated[
+    list[str] | None,
+    typer.Option(help="complaint-hotspot boost DISTRICT[:INDUSTRY]=FACTOR, e.g. 禅城区:52=2 or :62=1.5 (repeatable)"),
+]
 DistrictRuleOption = Annotated[
     bool | None,
     typer.Option("--same-district/--any-district", help="inspectors from the firm's district bureau only"),
@@ -57,11 +61,12 @@ def _request(
     workload_cap: int | None,
     same_district: bool | None,
     settings: Any,
+    boost: list[str] | None = None,
 ) -> DrawRequest:
     from pydantic import ValidationError
 
     from pipelines.cli import _parse_dates, exit_2_on
-    from pipelines.draw.policy import AssignmentRules, Capacity, DrawPolicy
+    from pipelines.draw.policy import AssignmentRules, Boost, Capacity, DrawPolicy
     from pipelines.planning import DrawRequest, read_items
 
     for name, value in (("--as-of", as_of), ("--item", item), ("--capacity", capacity)):
@@ -79,6 +84,20 @@ def _request(
                 raise typer.BadParameter(f"expected DISTRICT=N, got {text!r}", param_hint="--district-capacity")
             per_district[district.strip()] = int(n)
     (date,) = _parse_dates([as_of])
+    boosts = []
+    for text in boost or []:
+        where, sep, factor = text.rpartition("=")
+        district, _, industry = where.partition(":")
+        try:
+            if not sep or not where:
+                raise ValueError("no DISTRICT[:INDUSTRY]= part")
+            boosts.append(
+                Boost(district=district.strip() or None, industry_code=industry.strip() or None, factor=float(factor))
+            )
+        except (ValueError, ValidationError) as error:
+            raise typer.BadParameter(
+                f"expected DISTRICT[:INDUSTRY]=FACTOR with FACTOR > 0, got {text!r}", param_hint="--boost"
+            ) from error
     with exit_2_on(ValidationError, ValueError, LookupError, FileNotFoundError, prefix="bad plan request: "):
         rules = None
         if workload_cap is not None or same_district is not None:
@@ -100,6 +119,7 @@ def _request(
                 cap=cap,
                 blend_weight=blend,
                 exclude_inspected_months=exclude_months,
+                boosts=tuple(boosts),
             ),
             rules=rules,
         )
@@ -139,6 +159,7 @@ def plan_commit(
     cap: CapOption = 1.0,
     blend: BlendOption = 0.5,
     exclude_months: ExcludeOption = None,
+    boost: BoostOption = None,
     workload_cap: WorkloadOption = None,
     same_district: DistrictRuleOption = None,
 ) -> None:
@@ -150,7 +171,7 @@ def plan_commit(
     settings = state.settings()
     request = _request(
         as_of, item, capacity, district_capacity, policy, exponent, floor, cap, blend, exclude_months,
-        workload_cap, same_district, settings,
+        workload_cap, same_district, settings, boost,
     )  # fmt: skip
     with exit_2_on(*_draw_errors()):
         committed = commit_plan(settings, request, actor)
@@ -178,6 +199,7 @@ def plan_draw(
     cap: CapOption = 1.0,
     blend: BlendOption = 0.5,
     exclude_months: ExcludeOption = None,
+    boost: BoostOption = None,
     workload_cap: WorkloadOption = None,
     same_district: DistrictRuleOption = None,
 ) -> None:
@@ -197,7 +219,7 @@ def plan_draw(
         else:
             request = _request(
                 as_of, item, capacity, district_capacity, policy, exponent, floor, cap, blend, exclude_months,
-                workload_cap, same_district, settings,
+                workload_cap, same_district, settings, boost,
             )  # fmt: skip
             _, drawn = draw_now(settings, request, public_value, actor)
             single = True

@@ -240,5 +240,7 @@ def test_unknown_item_and_bad_district_capacity(home: Path) -> None:
     code, out = run(home, "draw", "--as-of", AS_OF, "--item", "XX", "--capacity", "5", "--public-value", "v",
                     "--actor", "a")  # fmt: skip
     assert code == 2 and "unknown inspection item 'XX'" in out["output"] and "SJ-GS" in out["output"]
+    code, out = run(home, *DRAW, "--boost", "禅城区=0", "--public-value", "v", "--actor", "a")
+    assert code == 2 and "--boost" in out["output"]
     code, out = run(home, *DRAW, "--district-capacity", "禅城区=30", "--public-value", "v", "--actor", "a")
     assert code == 2 and "have no capacity" in out["output"]
