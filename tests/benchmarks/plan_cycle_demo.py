@@ -3,7 +3,8 @@
 For each policy it draws a plan (capacity 200 as of 2025-07-01), records the ground truth's
 violation of the drawn firms in the quarter after the as-of date as the inspection result (a
 perfect inspector: the demo has no real inspections after 2025-07-01), and reads `plan status`:
-expected hit rate, realised hit rate, Horvitz–Thompson / Hájek estimates with their 95% CI,
+expected hit rate, realised hit rate, the hit rate the design would find on average (Σ π·y / n,
+exact, from the ground truth), Horvitz–Thompson / Hájek estimates with their 95% CI,
 against the true violation rate of the listed firms. Evaluation only (it reads ground_truth/).
 
     REGULENS_DATA_HOME=/tmp/demo-home python tests/benchmarks/plan_cycle_demo.py
@@ -71,6 +72,10 @@ def main() -> None:
                 "realised hit rate": round(est["realised_hit_rate"], 3),
                 "Hájek (95% CI)": f"{est['hajek']:.3f} [{est['hajek_ci95'][0]:.3f}, {est['hajek_ci95'][1]:.3f}]",
                 "HT (95% CI)": f"{est['ht']:.3f} [{est['ht_ci95'][0]:.3f}, {est['ht_ci95'][1]:.3f}]",
+                # Exact expectation over all draws of this design: Σ π·y / n (y from the ground truth).
+                "E[true hit rate] of the design": round(
+                    float((listed["pi"] * listed["uscc"].map(truth).fillna(False)).sum() / listed["pi"].sum()), 3
+                ),
                 "true rate of the list": round(float(listed["uscc"].map(truth).fillna(False).mean()), 3),
                 "list mean risk": round(drawn["list_mean_risk"], 3),
             }
