@@ -534,6 +534,34 @@ def write_feedback(settings: Settings, plan_id: str) -> Path:
     return path
 
 
+FEEDBACK_AS_INSPECTIONS = {
+    "task_id": "inspection_id",
+    "uscc": "uscc",
+    "inspection_date": "inspection_date",
+    "item": "inspection_item",
+    "inclusion_probability": "inclusion_probability",
+    "found": "violation_found",
+    "result": "result",
+}
+
+
+def feedback_as_inspections(settings: Settings) -> pd.DataFrame:
+    """Every plan's recorded results in the bronze `inspections` layout (inspection_id = task id,
+    inspection_type 双随机抽查, knowledge_date = inspection_date), ready to be appended to the
+    inspections that `features.labels.labels_expr` reads: the label builder then counts them as a
+    recorded random draw with its inclusion probability, and training weights them by 1/π.
+
+    If the department's inspections extract already carries these results (it will once the
+    platform is the system of record), append only task ids it does not hold."""
+    parts = [pd.read_parquet(p) for p in sorted((settings.lake_dir / "feedback").glob("*/results.parquet"))]
+    columns = [*FEEDBACK_AS_INSPECTIONS.values(), "inspection_type", "knowledge_date"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(parts, ignore_index=True).rename(columns=FEEDBACK_AS_INSPECTIONS)
+    frame = frame.assign(inspection_type="双随机抽查", knowledge_date=frame["inspection_date"])
+    return frame.loc[:, columns]
+
+
 # --- status and publication -----------------------------------------------------------------------
 def plan_status(settings: Settings, plan_id: str, on: dt.date) -> dict[str, Any]:
     """State, counts, hit rates, the HT/Hájek estimate and the publication deadline as of `on`."""

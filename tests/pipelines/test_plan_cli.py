@@ -7,18 +7,23 @@ firm in `lake/scores/...` and a class in `lake/grades/default/...`, as `regulens
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from features.labels import labels_expr
 from pipelines.cli import app
 from pipelines.lake import current_version, publish_version
+from pipelines.planning import feedback_as_inspections
+from pipelines.settings import Settings
 
 runner = CliRunner(env={"TERMINAL_WIDTH": "200", "COLUMNS": "200"})
 AS_OF = "2025-07-01"
@@ -124,6 +129,13 @@ def test_draw_verify_export_record_status_publish(home: Path) -> None:
     assert len(feedback) == 30 and feedback["found"].sum() == 18  # 3 of every 5 categories are findings
     assert (feedback["inclusion_probability"] > 0).all() and set(feedback["plan_id"]) == {plan_id}
     assert feedback.merge(tasks, on="uscc")["inclusion_probability"].equals(feedback.merge(tasks, on="uscc")["pi"])
+
+    # The results feed the label builder as a recorded random draw with its π.
+    inspections = feedback_as_inspections(Settings(data_home=home))
+    labels = labels_expr(ibis.memtable(inspections), dt.date(2025, 7, 1), 180).to_pandas()
+    assert len(labels) == 30 and labels["random_draw_found"].sum() == 18
+    by_uscc = labels.set_index("uscc")["inclusion_probability"]
+    assert np.allclose(by_uscc.loc[tasks["uscc"]].to_numpy(), tasks["pi"].to_numpy())
 
     code, status = run(home, "status", plan_id, "--on", "2025-07-20")
     assert code == 0 and status["state"] == "recording" and status["complete"]
