@@ -361,7 +361,10 @@ def plan_status_command(
     table = Table("result", "tasks", title=f"plan {plan}: {status['state_zh']} ({status['state']})")
     for category, n in status["by_result"].items():
         table.add_row(category, str(n))
-    lines = [f"{status['recorded']} of {status['tasks']} task(s) recorded; {status['listed']:,} firms listed"]
+    lines = [
+        f"commitment {status['commitment']}; public value {status['public_value']!r}; seed {status['seed']}",
+        f"{status['recorded']} of {status['tasks']} task(s) recorded; {status['listed']:,} firms listed",
+    ]
     if status["expected_hit_rate"] is not None:
         lines.append(
             f"expected hit rate {status['expected_hit_rate']:.3f} (uniform draw: {status['list_mean_risk']:.3f})"
