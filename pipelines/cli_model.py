@@ -52,44 +52,19 @@ def train(
     holdout_X = load_frame(settings, [result.holdout_fold.test], horizon, columns=result.factors)[result.factors]
     logged = log_training(settings, result, holdout_X, load_catalogue(settings))
     head = result.report.headline()
-    table = Table(
-        "scorer",
-        "capacity",
-        "selected",
-        "hit rate (est.)",
-        "lift",
-        "saved",
-        "true hit",
-        "oracle ratio",
-        title=f"holdout {result.holdout_fold.test}",
-    )
+    table = Table("scorer", "capacity", "selected", "hit rate (est.)", "lift", "saved", "true hit", "oracle ratio",
+                  title=f"holdout {result.holdout_fold.test}")
     for row in result.report.capacity.itertuples():
         truth = getattr(row, "true_hit_rate", float("nan")), getattr(row, "oracle_ratio", float("nan"))
-        table.add_row(
-            str(row.scorer),
-            f"{row.capacity:.0%}",
-            f"{row.selected:,}",
-            f"{row.hit_rate:.3f}",
-            f"{row.lift:.2f}",
-            f"{row.inspections_saved:.0%}",
-            f"{truth[0]:.3f}",
-            f"{truth[1]:.3f}",
-        )
+        table.add_row(str(row.scorer), f"{row.capacity:.0%}", f"{row.selected:,}", f"{row.hit_rate:.3f}",
+                      f"{row.lift:.2f}", f"{row.inspections_saved:.0%}", f"{truth[0]:.3f}", f"{truth[1]:.3f}")
     summary = {
-        "command": "train",
-        **logged,
-        "factors": result.factors,
-        "stability": result.stability,
-        "holdout_as_of": result.holdout_fold.test.isoformat(),
-        "snapshot_id": result.snapshot.snapshot_id,
-        "headline_at_5pct": head,
-        "factor_curve": result.curve.to_dict(orient="records"),
-        "seconds": result.seconds,
+        "command": "train", **logged, "factors": result.factors, "stability": result.stability,
+        "holdout_as_of": result.holdout_fold.test.isoformat(), "snapshot_id": result.snapshot.snapshot_id,
+        "headline_at_5pct": head, "factor_curve": result.curve.to_dict(orient="records"), "seconds": result.seconds,
     }
-    title = (
-        f"registered {logged['model_uri']} as challenger; {len(result.factors)} factors (stability "
-        f"{result.stability:.2f}); holdout AUC {head['auc']:.3f}; `regulens model promote` to make it champion"
-    )
+    title = (f"registered {logged['model_uri']} as challenger; {len(result.factors)} factors (stability "
+             f"{result.stability:.2f}); holdout AUC {head['auc']:.3f}; `regulens model promote` to make it champion")
     finish(state, summary, title, table, EXIT_OK)
 
 
@@ -107,14 +82,9 @@ def score(
     date = _date(as_of, available_as_of(settings, 180), "--as-of")
     with exit_2_on(FileNotFoundError, LookupError):
         out = run_scoring(settings, date, model)
-    finish(
-        state,
-        {"command": "score", **out},
-        f"scored {out['enterprises']:,} enterprises on {out['as_of']} with model version {out['model_version']}; "
-        f"{out['path']}",
-        None,
-        EXIT_OK,
-    )
+    finish(state, {"command": "score", **out},
+           f"scored {out['enterprises']:,} enterprises on {out['as_of']} with model version {out['model_version']}; "
+           f"{out['path']}", None, EXIT_OK)
 
 
 def explain(
@@ -133,12 +103,8 @@ def explain(
     date = _date(as_of, available_as_of(settings, 180), "--as-of")
     with exit_2_on(FileNotFoundError, LookupError):
         out = run_explain(settings, uscc.strip().upper(), date, model, top)
-    table = Table(
-        "理由 (reason)",
-        "contribution (log-odds)",
-        title=f"{uscc} on {out['as_of']}: "
-        f"violation probability {out['probability']:.3f} (model version {out['model_version']})",
-    )
+    table = Table("理由 (reason)", "contribution (log-odds)", title=f"{uscc} on {out['as_of']}: "
+                  f"violation probability {out['probability']:.3f} (model version {out['model_version']})")
     for r in out["reasons"]:
         table.add_row(r["text"], f"{r['contribution']:+.3f}")
     finish(state, {"command": "explain", **out}, f"base log-odds {out['base_log_odds']:+.3f}", table, EXIT_OK)
@@ -156,22 +122,10 @@ def model_list(ctx: typer.Context) -> None:
     rows = []
     for v in sorted(versions, key=lambda v: int(v.version)):
         auc = client.get_run(str(v.run_id)).data.metrics.get("auc", float("nan"))
-        rows.append(
-            {
-                "version": v.version,
-                "aliases": list(v.aliases),
-                "holdout_as_of": v.tags.get("holdout_as_of"),
-                "auc": auc,
-                "promotion_decision": v.tags.get("promotion_decision"),
-            }
-        )
-        table.add_row(
-            v.version,
-            ", ".join(v.aliases),
-            v.tags.get("holdout_as_of", ""),
-            f"{auc:.3f}",
-            v.tags.get("promotion_decision", ""),
-        )
+        rows.append({"version": v.version, "aliases": list(v.aliases), "holdout_as_of": v.tags.get("holdout_as_of"),
+                     "auc": auc, "promotion_decision": v.tags.get("promotion_decision")})
+        table.add_row(v.version, ", ".join(v.aliases), v.tags.get("holdout_as_of", ""), f"{auc:.3f}",
+                      v.tags.get("promotion_decision", ""))
     finish(state, {"command": "model list", "versions": rows}, f"{len(rows)} version(s)", table, EXIT_OK)
 
 
@@ -188,15 +142,9 @@ def model_promote(
     state: State = ctx.obj
     with exit_2_on(FileNotFoundError, LookupError, ValueError):
         d = promote(state.settings(), version, min_improvement, max_fairness_flags)
-    summary = {
-        "command": "model promote",
-        "promoted": d.promote,
-        "reasons": d.reasons,
-        "challenger_version": d.challenger_version,
-        "champion_version": d.champion_version,
-        "challenger": d.challenger,
-        "champion": d.champion,
-    }
+    summary = {"command": "model promote", "promoted": d.promote, "reasons": d.reasons,
+               "challenger_version": d.challenger_version, "champion_version": d.champion_version,
+               "challenger": d.challenger, "champion": d.champion}
     if d.promote:
         title = f"version {d.challenger_version} is now the champion (was {d.champion_version or 'none'})"
     else:

@@ -23,12 +23,8 @@ def model_card(result: TrainResult, catalogue: dict[str, dict]) -> str:
     report, fold = result.report, result.holdout_fold
     factors = pd.DataFrame(
         [
-            {
-                "factor": f,
-                "说明": catalogue.get(f, {}).get("zh", ""),
-                "meaning": catalogue.get(f, {}).get("en", ""),
-                "gain share": float(result.ranking.importance.get(f, 0.0)),
-            }
+            {"factor": f, "说明": catalogue.get(f, {}).get("zh", ""), "meaning": catalogue.get(f, {}).get("en", ""),
+             "gain share": float(result.ranking.importance.get(f, 0.0))}
             for f in result.factors
         ]
     )
@@ -43,7 +39,7 @@ def model_card(result: TrainResult, catalogue: dict[str, dict]) -> str:
 would find a violation, to set risk-weighted inclusion probabilities for the 双随机 draw. It is not
 a finding of wrongdoing; every selection is still random and every score has reason codes.
 
-**Training data.** Profiles and labels of as-of dates {", ".join(d.isoformat() for d in fold.train)};
+**Training data.** Profiles and labels of as-of dates {', '.join(d.isoformat() for d in fold.train)};
 early stopping and isotonic calibration on {fold.validation}; holdout {fold.test}
 (horizon {result.options.horizon_days} days). Data snapshot `{result.snapshot.snapshot_id}`.
 Label policy `{result.options.label_policy}` (random-draw labels weighted by 1/inclusion probability).

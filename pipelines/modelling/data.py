@@ -21,11 +21,7 @@ from pipelines.profiles.flow import labels_dir, profile_dir
 from pipelines.settings import Settings
 
 LABEL_COLUMNS = [
-    "inspections",
-    "violation_found",
-    "first_inspection_type",
-    "random_draw_found",
-    "inclusion_probability",
+    "inspections", "violation_found", "first_inspection_type", "random_draw_found", "inclusion_probability"
 ]
 GROUP_COLUMNS = ["district", "industry", "firm_size"]
 # Headcount bands of the latest year's social-insurance records (the profile's proxy for size).

@@ -69,13 +69,8 @@ def score(settings: Settings, as_of: dt.date, ref: str = CHAMPION) -> dict[str, 
     path = table_dir / run / "scores.parquet"
     write_parquet_atomic(pa.Table.from_pandas(out, preserve_index=False), path)
     publish_version(table_dir, run)
-    return {
-        "as_of": as_of.isoformat(),
-        "enterprises": len(out),
-        "model_version": version,
-        "path": str(path),
-        "mean_probability": float(np.mean(probability)),
-    }
+    return {"as_of": as_of.isoformat(), "enterprises": len(out), "model_version": version, "path": str(path),
+            "mean_probability": float(np.mean(probability))}
 
 
 def explain(settings: Settings, uscc: str, as_of: dt.date, ref: str = CHAMPION, top: int = 8) -> dict[str, Any]:
@@ -106,9 +101,7 @@ def explain(settings: Settings, uscc: str, as_of: dt.date, ref: str = CHAMPION, 
 
 
 def promote(
-    settings: Settings,
-    challenger_ref: str = CHALLENGER,
-    min_improvement: float = 0.0,
+    settings: Settings, challenger_ref: str = CHALLENGER, min_improvement: float = 0.0,
     max_fairness_flags: int | None = None,
 ) -> GateDecision:
     """Score the champion and the challenger on the challenger's holdout; move `champion` only

@@ -60,26 +60,15 @@ def log_training(settings: Settings, result: TrainResult, holdout_X: pd.DataFram
                     mlflow.log_metric(f"{row['scorer']}.{name}.at_{pct}pct", value)
         mlflow.log_metric("short_list_stability", result.stability)
         mlflow.log_dict(
-            {
-                "versions": result.snapshot.versions,
-                "folds": [f.describe() for f in result.folds],
-                "holdout": result.holdout_fold.describe(),
-                "settings": json.loads(settings.model_dump_json()),
-            },
+            {"versions": result.snapshot.versions, "folds": [f.describe() for f in result.folds],
+             "holdout": result.holdout_fold.describe(), "settings": json.loads(settings.model_dump_json())},
             "data/snapshot.json",
         )
-        mlflow.log_dict(
-            {"factors": result.factors, "descriptions": {f: catalogue.get(f, {}) for f in result.factors}},
-            "short_list.json",
-        )
-        tables = {
-            "capacity": report.capacity,
-            "ranking": report.ranking,
-            "calibration": report.calibration,
-            "fairness": report.fairness,
-            "factor_curve": result.curve,
-            "importance": result.ranking.importance.head(100).rename("gain_share").reset_index(),
-        }
+        mlflow.log_dict({"factors": result.factors, "descriptions": {f: catalogue.get(f, {}) for f in result.factors}},
+                        "short_list.json")
+        tables = {"capacity": report.capacity, "ranking": report.ranking, "calibration": report.calibration,
+                  "fairness": report.fairness, "factor_curve": result.curve,
+                  "importance": result.ranking.importance.head(100).rename("gain_share").reset_index()}
         tables.update({f"breakdown_{k}": v for k, v in report.breakdowns.items()})
         for name, table in tables.items():
             mlflow.log_text(table.to_csv(index=False), f"tables/{name}.csv")
@@ -103,20 +92,16 @@ def plots(result: TrainResult, holdout_X: pd.DataFrame) -> dict[str, plt.Figure]
     cal = report.calibration
     ax.plot([0, cal["mean_predicted"].max()], [0, cal["mean_predicted"].max()], ls=":", c="grey")
     ax.plot(cal["mean_predicted"], cal["observed"], marker="o")
-    ax.set(
-        xlabel="predicted violation probability",
-        ylabel="observed (random draws, weighted 1/pi)",
-        title=f"Calibration, holdout {report.as_of}",
-    )
+    ax.set(xlabel="predicted violation probability", ylabel="observed (random draws, weighted 1/pi)",
+           title=f"Calibration, holdout {report.as_of}")
     out["calibration"] = fig
 
     fig, ax = plt.subplots(figsize=(6, 4))
     column = "true_hit_rate" if report.has_truth else "hit_rate"
     for scorer, rows in report.capacity.groupby("scorer", sort=False):
         ax.plot(rows["capacity"] * 100, rows[column], marker="o", label=scorer)
-    ax.set(
-        xlabel="capacity (% of enterprises inspected)", ylabel=column.replace("_", " "), title="Hit rate at capacity"
-    )
+    ax.set(xlabel="capacity (% of enterprises inspected)", ylabel=column.replace("_", " "),
+           title="Hit rate at capacity")
     ax.legend(fontsize=8)
     out["lift"] = fig
 

@@ -95,18 +95,8 @@ def train(settings: Settings, options: TrainOptions, progress: Progress | None =
     clock["evaluate"] = time.perf_counter() - started - sum(clock.values())
     snap = snapshot(settings, used, options.horizon_days)
     return TrainResult(
-        options,
-        folds,
-        holdout_fold,
-        snap,
-        ranking,
-        factors,
-        ranking.stability(factors),
-        curve,
-        model,
-        full_model,
-        report,
-        clock,
+        options, folds, holdout_fold, snap, ranking, factors, ranking.stability(factors), curve, model, full_model,
+        report, clock,
     )
 
 
@@ -159,14 +149,8 @@ def factor_curve(
             own = rank_candidates([importance])
             cols = candidates if k == len(candidates) else short_list(own, train_rows[candidates], k)
             aucs.append(_fit_fold(labelled, fold, cols, options)[1])
-        rows.append(
-            {
-                "factors": k,
-                "auc_mean": float(np.nanmean(aucs)),
-                "auc_std": float(np.nanstd(aucs)),
-                **{f"auc_{f.test.isoformat()}": a for f, a in zip(folds, aucs, strict=True)},
-            }
-        )
+        rows.append({"factors": k, "auc_mean": float(np.nanmean(aucs)), "auc_std": float(np.nanstd(aucs)),
+                     **{f"auc_{f.test.isoformat()}": a for f, a in zip(folds, aucs, strict=True)}})
     return pd.DataFrame(rows)
 
 
