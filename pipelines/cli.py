@@ -23,6 +23,7 @@ from rich.table import Table
 
 from pipelines.cli_grade import grade_app
 from pipelines.cli_integrity import integrity_app
+from pipelines.cli_plan import plan_app
 from pipelines.settings import Settings, load_settings
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -178,6 +179,7 @@ profile_app = typer.Typer(
 app.add_typer(profile_app, name="profile")
 app.add_typer(grade_app, name="grade")
 app.add_typer(integrity_app, name="integrity")
+app.add_typer(plan_app, name="plan")
 
 
 def _parse_dates(values: list[str]) -> list[dt.date]:

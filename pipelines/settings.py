@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
 from pipelines.settings_grading import GradingSettings, IntegritySettings
+from pipelines.settings_plan import PlanSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     grading: GradingSettings = GradingSettings()
     integrity: IntegritySettings = IntegritySettings()
+    plan: PlanSettings = PlanSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,418 @@
+"""`regulens plan`: the 双随机 plan cycle from the command line (commit, draw, verify, export, record,
+publish, status, list, audit). Argument parsing and printing only; the work is in `pipelines.planning`.
+
+The helpers come from `pipelines.cli` inside each command: `pipelines.cli` imports this module to
+register it, so a top-level import back would be circular."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from pipelines.cli import State
+    from pipelines.planning import DrawRequest
+
+plan_app = typer.Typer(
+    no_args_is_help=True,
+    help="双随机 plans: commit, draw (targets and inspectors), verify, export, record results, publish (一公开).",
+)
+
+POLICIES = {"risk": "risk", "class": "class_ratio", "blend": "blend"}
+ActorOption = Annotated[str, typer.Option(help="who does this (recorded in the audit log)")]
+AsOfOption = Annotated[str | None, typer.Option(help="as-of date of the scores and grades, YYYY-MM-DD")]
+ItemOption = Annotated[str | None, typer.Option(help="inspection item code or name (data/draw/items.yaml)")]
+CapacityOption = Annotated[int | None, typer.Option(min=0, help="inspections in total")]
+DistrictOption = Annotated[
+    list[str] | None, typer.Option(help="per-district capacity, e.g. 禅城区=50 (repeatable; must add up to --capacity)")
+]
+PolicyOption = Annotated[str, typer.Option(help="risk | class | blend")]
+ExponentOption = Annotated[float, typer.Option(min=0, help="risk exponent (0 uniform, 1 proportional)")]
+FloorOption = Annotated[float, typer.Option(min=0, max=1, help="minimum inclusion probability of every listed firm")]
+CapOption = Annotated[float, typer.Option(min=0, max=1, help="maximum inclusion probability")]
+BlendOption = Annotated[float, typer.Option(min=0, max=1, help="weight of the risk design in a blend")]
+ExcludeOption = Annotated[int | None, typer.Option(min=1, help="spare firms inspected in the last N months")]
+WorkloadOption = Annotated[int | None, typer.Option(min=1, help="max inspections per inspector (default: settings)")]
+BoostOption = Annotated[
+    list[str] | None,
+    typer.Option(help="complaint-hotspot boost DISTRICT[:INDUSTRY]=FACTOR, e.g. 禅城区:52=2 or :62=1.5 (repeatable)"),
+]
+DistrictRuleOption = Annotated[
+    bool | None,
+    typer.Option("--same-district/--any-district", help="inspectors from the firm's district bureau only"),
+]
+
+
+def _request(
+    as_of: str | None,
+    item: str | None,
+    capacity: int | None,
+    district_capacity: list[str] | None,
+    policy: str,
+    exponent: float,
+    floor: float,
+    cap: float,
+    blend: float,
+    exclude_months: int | None,
+    workload_cap: int | None,
+    same_district: bool | None,
+    settings: Any,
+    boost: list[str] | None = None,
+) -> DrawRequest:
+    from pydantic import ValidationError
+
+    from pipelines.cli import _parse_dates, exit_2_on
+    from pipelines.draw.policy import AssignmentRules, Boost, Capacity, DrawPolicy
+    from pipelines.planning import DrawRequest, read_items
+
+    for name, value in (("--as-of", as_of), ("--item", item), ("--capacity", capacity)):
+        if value is None:
+            raise typer.BadParameter(f"{name} is required to build a plan (or give --plan to draw a committed one)")
+    assert as_of is not None and item is not None and capacity is not None
+    if policy not in POLICIES:
+        raise typer.BadParameter(f"expected one of {list(POLICIES)}, got {policy!r}", param_hint="--policy")
+    per_district = None
+    if district_capacity:
+        per_district = {}
+        for text in district_capacity:
+            district, sep, n = text.partition("=")
+            if not sep or not n.strip().isdigit():
+                raise typer.BadParameter(f"expected DISTRICT=N, got {text!r}", param_hint="--district-capacity")
+            per_district[district.strip()] = int(n)
+    (date,) = _parse_dates([as_of])
+    boosts = []
+    for text in boost or []:
+        where, sep, factor = text.rpartition("=")
+        district, _, industry = where.partition(":")
+        try:
+            if not sep or not where:
+                raise ValueError("no DISTRICT[:INDUSTRY]= part")
+            boosts.append(
+                Boost(district=district.strip() or None, industry_code=industry.strip() or None, factor=float(factor))
+            )
+        except (ValueError, ValidationError) as error:
+            raise typer.BadParameter(
+                f"expected DISTRICT[:INDUSTRY]=FACTOR with FACTOR > 0, got {text!r}", param_hint="--boost"
+            ) from error
+    with exit_2_on(ValidationError, ValueError, LookupError, FileNotFoundError, prefix="bad plan request: "):
+        rules = None
+        if workload_cap is not None or same_district is not None:
+            spec = read_items(settings.plan.items).item(item)
+            rules = AssignmentRules(
+                per_task=settings.plan.per_task,
+                workload_cap=workload_cap or settings.plan.workload_cap,
+                same_district=settings.plan.same_district if same_district is None else same_district,
+                item_expertise={spec.name: spec.expertise},
+            )
+        return DrawRequest(
+            as_of=date,
+            item=item,
+            capacity=Capacity(total=capacity, per_district=per_district),
+            policy=DrawPolicy(
+                kind=POLICIES[policy],
+                risk_exponent=exponent,
+                floor=floor,
+                cap=cap,
+                blend_weight=blend,
+                exclude_inspected_months=exclude_months,
+                boosts=tuple(boosts),
+            ),
+            rules=rules,
+        )
+
+
+def _draw_errors() -> tuple[type[Exception], ...]:
+    from pipelines.draw.design import InfeasibleDesignError
+    from pipelines.draw.eligible import DrawInputError
+    from pipelines.draw.plan import CommitmentMismatchError, InfeasibleAssignmentError, PlanExistsError
+    from pipelines.planning import PlanInputMissingError, TransitionRefused
+
+    return (
+        PlanInputMissingError,
+        DrawInputError,
+        InfeasibleDesignError,
+        InfeasibleAssignmentError,
+        CommitmentMismatchError,
+        PlanExistsError,
+        TransitionRefused,
+        FileExistsError,
+        LookupError,
+        ValueError,
+    )
+
+
+@plan_app.command("commit")
+def plan_commit(
+    ctx: typer.Context,
+    actor: ActorOption,
+    as_of: AsOfOption = None,
+    item: ItemOption = None,
+    capacity: CapacityOption = None,
+    district_capacity: DistrictOption = None,
+    policy: PolicyOption = "blend",
+    exponent: ExponentOption = 1.0,
+    floor: FloorOption = 0.005,
+    cap: CapOption = 1.0,
+    blend: BlendOption = 0.5,
+    exclude_months: ExcludeOption = None,
+    boost: BoostOption = None,
+    workload_cap: WorkloadOption = None,
+    same_district: DistrictRuleOption = None,
+) -> None:
+    """Phase 1: fix the inputs and every inclusion probability; print the commitment to publish."""
+    from pipelines.cli import EXIT_OK, exit_2_on, finish
+    from pipelines.planning import commit_plan
+
+    state: State = ctx.obj
+    settings = state.settings()
+    request = _request(
+        as_of, item, capacity, district_capacity, policy, exponent, floor, cap, blend, exclude_months,
+        workload_cap, same_district, settings, boost,
+    )  # fmt: skip
+    with exit_2_on(*_draw_errors()):
+        committed = commit_plan(settings, request, actor)
+    title = (
+        f"plan {committed.plan_id} committed: {committed.listed:,} firms listed, {committed.excluded:,} spared\n"
+        f"commitment (publish it now, before the public value is fixed): {committed.commitment}\n"
+        f"then: regulens plan draw --plan {committed.plan_id} --public-value VALUE --actor NAME"
+    )
+    finish(state, {"command": "plan commit", **committed.to_json()}, title, None, EXIT_OK)
+
+
+@plan_app.command("draw")
+def plan_draw(
+    ctx: typer.Context,
+    actor: ActorOption,
+    public_value: Annotated[str, typer.Option(help="public value fixed after the commitment (e.g. a lottery draw)")],
+    plan: Annotated[str | None, typer.Option(help="draw this committed plan (from `plan commit`)")] = None,
+    as_of: AsOfOption = None,
+    item: ItemOption = None,
+    capacity: CapacityOption = None,
+    district_capacity: DistrictOption = None,
+    policy: PolicyOption = "blend",
+    exponent: ExponentOption = 1.0,
+    floor: FloorOption = 0.005,
+    cap: CapOption = 1.0,
+    blend: BlendOption = 0.5,
+    exclude_months: ExcludeOption = None,
+    boost: BoostOption = None,
+    workload_cap: WorkloadOption = None,
+    same_district: DistrictRuleOption = None,
+) -> None:
+    """Draw targets and inspectors: a committed --plan, or commit and draw in one step."""
+    from pipelines.cli import EXIT_OK, exit_2_on, finish
+    from pipelines.planning import draw_committed, draw_now
+
+    state: State = ctx.obj
+    settings = state.settings()
+    with exit_2_on(*_draw_errors()):
+        if plan is not None:
+            given = [n for n, v in (("--as-of", as_of), ("--item", item), ("--capacity", capacity)) if v is not None]
+            if given:
+                raise typer.BadParameter(f"{given} cannot change a committed plan; drop them or leave out --plan")
+            drawn = draw_committed(settings, plan, public_value, actor)
+            single = False
+        else:
+            request = _request(
+                as_of, item, capacity, district_capacity, policy, exponent, floor, cap, blend, exclude_months,
+                workload_cap, same_district, settings, boost,
+            )  # fmt: skip
+            _, drawn = draw_now(settings, request, public_value, actor)
+            single = True
+    table = Table("stratum", "tasks", title=f"plan {drawn.plan_id}")
+    for stratum, n in sorted(drawn.by_stratum.items()):
+        table.add_row(stratum, f"{n:,}")
+    title = (
+        f"drew {drawn.tasks:,} of {drawn.listed:,} listed firms ({drawn.excluded:,} spared); "
+        f"by class {drawn.by_class}\n"
+        f"commitment {drawn.commitment}\npublic value {drawn.public_value!r}\nseed {drawn.seed}\n"
+        f"expected hit rate {drawn.expected_hit_rate:.3f} (mean model probability of the drawn firms; "
+        f"the design expects {drawn.design_hit_rate:.3f}; a uniform draw from the list {drawn.list_mean_risk:.3f})\n"
+        f"plan folder {drawn.folder}"
+        + ("\n(one-step draw: commitment and public value given together; the audit log says so)" if single else "")
+    )
+    finish(state, {"command": "plan draw", "single_step": single, **drawn.to_json()}, title, table, EXIT_OK)
+
+
+@plan_app.command("verify")
+def plan_verify(
+    ctx: typer.Context,
+    plan: Annotated[str, typer.Argument(help="plan id")],
+    actor: Annotated[str, typer.Option(help="who verifies (recorded)")] = "auditor",
+    folder: Annotated[
+        Path | None, typer.Option(help="verify this plan folder instead (e.g. a copy an auditor received)")
+    ] = None,
+) -> None:
+    """Re-run the draw from the stored inputs; exit 1 listing every difference, 0 if identical."""
+    from pipelines.cli import EXIT_DATA, EXIT_OK, exit_2_on, finish
+    from pipelines.draw.verify import verify_folder
+    from pipelines.planning import verify_plan
+
+    state: State = ctx.obj
+    settings = state.settings()
+    with exit_2_on(LookupError, FileNotFoundError, ValueError):
+        report = verify_folder(folder) if folder is not None else verify_plan(settings, plan, actor)
+    if report.ok:
+        title = f"plan {report.plan_id} verified: the stored inputs and public value give exactly the published plan"
+    else:
+        lines = "\n".join(f"  {d}" for d in report.differences)
+        count = len(report.differences)
+        title = f"[red]plan {report.plan_id} FAILED verification: {count} difference(s)[/red]\n{lines}"
+    summary = {"command": "plan verify", "plan_id": report.plan_id, "differences": list(report.differences)}
+    finish(state, summary, title, None, EXIT_OK if report.ok else EXIT_DATA)
+
+
+@plan_app.command("export")
+def plan_export(
+    ctx: typer.Context,
+    plan: Annotated[str, typer.Argument(help="plan id")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="write a copy here (default: the plan folder's own file)")] = None,
+) -> None:
+    """The task list with Chinese headers (no credit class, score or inclusion probability)."""
+    from pipelines.cli import EXIT_OK, exit_2_on, finish
+    from pipelines.planning import export_tasks
+
+    state: State = ctx.obj
+    settings = state.settings()
+    with exit_2_on(LookupError, ValueError, FileNotFoundError):
+        path = export_tasks(settings, plan, fmt, out)
+    finish(state, {"command": "plan export", "plan_id": plan, "path": str(path)}, f"task list: {path}", None, EXIT_OK)
+
+
+@plan_app.command("record")
+def plan_record(
+    ctx: typer.Context,
+    plan: Annotated[str, typer.Argument(help="plan id")],
+    actor: ActorOption,
+    task: Annotated[str | None, typer.Option(help="task id (or its number in the plan)")] = None,
+    result: Annotated[str | None, typer.Option(help="result category, e.g. 未发现问题, 发现问题已责令改正")] = None,
+    date: Annotated[str | None, typer.Option("--date", help="inspection date (default today)")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="results CSV: task_id, result, inspection_date (or Chinese headers)")
+    ] = None,
+) -> None:
+    """Record inspection results; unknown tasks or categories exit 2 with what was expected."""
+    import pandas as pd
+
+    from pipelines.cli import EXIT_OK, _parse_dates, exit_2_on, finish
+    from pipelines.planning import ResultError, TransitionRefused, read_result_file, record_results
+
+    state: State = ctx.obj
+    settings = state.settings()
+    if (file is None) == (task is None):
+        raise typer.BadParameter("give either --task with --result, or --file")
+    default_date = _parse_dates([date])[0] if date else dt.datetime.now(dt.UTC).date()
+    with exit_2_on(ResultError, LookupError, FileNotFoundError), exit_2_on(TransitionRefused, prefix="refused: "):
+        if file is not None:
+            entries = read_result_file(file)
+        else:
+            if result is None:
+                raise typer.BadParameter("--task needs --result")
+            entries = pd.DataFrame([{"task_id": task, "result": result, "inspection_date": None}])
+        out = record_results(settings, plan, entries, actor, default_date)
+    title = f"recorded {out['recorded']} result(s) for plan {plan}; labels for training: {out['feedback']}"
+    finish(state, {"command": "plan record", **out}, title, None, EXIT_OK)
+
+
+@plan_app.command("publish")
+def plan_publish(
+    ctx: typer.Context,
+    plan: Annotated[str, typer.Argument(help="plan id")],
+    actor: ActorOption,
+    on: Annotated[str | None, typer.Option(help="publication date (default today)")] = None,
+) -> None:
+    """Write the public notice (一公开: CSV and Excel) and mark the plan published."""
+    from pipelines.cli import EXIT_OK, _parse_dates, exit_2_on, finish
+    from pipelines.planning import TransitionRefused, publish_plan
+
+    state: State = ctx.obj
+    settings = state.settings()
+    day = _parse_dates([on])[0] if on else dt.datetime.now(dt.UTC).date()
+    with exit_2_on(LookupError), exit_2_on(TransitionRefused, prefix="refused: "):
+        out = publish_plan(settings, plan, day, actor)
+    late = " [red](LATE: after the deadline)[/red]" if out["late"] else ""
+    title = (
+        f"published {out['entries']} result(s) of plan {plan} on {out['published_on']}; deadline "
+        f"{out['publication_deadline']}{late}\n{out['csv']}\n{out['xlsx']}"
+    )
+    finish(state, {"command": "plan publish", **out}, title, None, EXIT_OK)
+
+
+@plan_app.command("status")
+def plan_status_command(
+    ctx: typer.Context,
+    plan: Annotated[str, typer.Argument(help="plan id")],
+    on: Annotated[str | None, typer.Option(help="judge overdue as of this date (default today)")] = None,
+) -> None:
+    """State, results, hit rates (expected, realised), the HT estimate with its CI, the deadline."""
+    from pipelines.cli import EXIT_OK, _parse_dates, exit_2_on, finish
+    from pipelines.planning import plan_status
+
+    state: State = ctx.obj
+    settings = state.settings()
+    day = _parse_dates([on])[0] if on else dt.datetime.now(dt.UTC).date()
+    with exit_2_on(LookupError, ValueError):
+        status = plan_status(settings, plan, day)
+    table = Table("result", "tasks", title=f"plan {plan}: {status['state_zh']} ({status['state']})")
+    for category, n in status["by_result"].items():
+        table.add_row(category, str(n))
+    lines = [
+        f"commitment {status['commitment']}; public value {status['public_value']!r}; seed {status['seed']}",
+        f"{status['recorded']} of {status['tasks']} task(s) recorded; {status['listed']:,} firms listed",
+    ]
+    if status["expected_hit_rate"] is not None:
+        lines.append(
+            f"expected hit rate {status['expected_hit_rate']:.3f} (uniform draw: {status['list_mean_risk']:.3f})"
+        )
+    if "estimate" in status:
+        e = status["estimate"]
+        lines.append(
+            f"realised hit rate {e['realised_hit_rate']:.3f} ({e['violations']}/{e['inspected']}); violation rate "
+            f"of the whole list: Hájek {e['hajek']:.3f} [95% CI {e['hajek_ci95'][0]:.3f}, {e['hajek_ci95'][1]:.3f}], "
+            f"HT {e['ht']:.3f} [{e['ht_ci95'][0]:.3f}, {e['ht_ci95'][1]:.3f}]"
+            + ("" if status["complete"] else " (results incomplete: read with care)")
+        )
+        overdue = " [red]OVERDUE[/red]" if status["overdue"] else ""
+        published = f", published {status['published_on']}" if status["published_on"] else ", not published"
+        lines.append(
+            f"inspections ended {status['inspection_end']}; publish by {status['publication_deadline']}"
+            f"{published}{overdue}"
+        )
+    finish(state, {"command": "plan status", **status}, "\n".join(lines), table, EXIT_OK)
+
+
+@plan_app.command("list")
+def plan_list(ctx: typer.Context) -> None:
+    """Every plan in the operational database with its state."""
+    from pipelines.cli import EXIT_OK, finish
+    from pipelines.planning import list_plans
+
+    state: State = ctx.obj
+    plans = list_plans(state.settings())
+    table = Table("plan", "as of", "item", "capacity", "state", title="plans")
+    for p in plans:
+        table.add_row(p["plan_id"], str(p["as_of"]), p["item"], str(p["capacity"]), p["state"])
+    summary = {"command": "plan list", "plans": [{k: str(v) for k, v in p.items()} for p in plans]}
+    finish(state, summary, f"{len(plans)} plan(s)", table, EXIT_OK)
+
+
+@plan_app.command("audit")
+def plan_audit(
+    ctx: typer.Context, plan: Annotated[str | None, typer.Argument(help="plan id (default: every plan)")] = None
+) -> None:
+    """The audit log: who did what, when, with which inputs."""
+    from pipelines.cli import EXIT_OK, finish
+    from pipelines.planning import store
+
+    state: State = ctx.obj
+    log = store(state.settings()).audit_log(plan)
+    table = Table("when", "who", "action", "plan", title="audit log")
+    for e in log:
+        table.add_row(str(e["at"])[:19], e["actor"], e["action"], e["plan_id"] or "")
+    summary = {"command": "plan audit", "events": [{**e, "at": str(e["at"])} for e in log]}
+    finish(state, summary, f"{len(log)} event(s)", table, EXIT_OK)

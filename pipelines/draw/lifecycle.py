@@ -1,0 +1,51 @@
+"""A plan's lifecycle: an enum and the table of allowed transitions.
+
+```
+drafted (inputs committed, commitment published) → drawn (public value entered, targets and inspectors drawn)
+drawn → recording (the first result is recorded)
+recording → recording (more results)
+recording → published (every task has a result; the public notice 一公开 is out)
+published is final: a late correction is a new notice, outside this cycle
+```
+A one-step draw (commitment and public value given together) passes through `drafted` in the
+same transaction, so the audit log always shows both steps.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PlanState(StrEnum):
+    DRAFTED = "drafted"
+    DRAWN = "drawn"
+    RECORDING = "recording"
+    PUBLISHED = "published"
+
+
+ALLOWED: dict[PlanState, frozenset[PlanState]] = {
+    PlanState.DRAFTED: frozenset({PlanState.DRAWN}),
+    PlanState.DRAWN: frozenset({PlanState.RECORDING}),
+    PlanState.RECORDING: frozenset({PlanState.RECORDING, PlanState.PUBLISHED}),
+    PlanState.PUBLISHED: frozenset(),
+}
+
+STATE_ZH = {
+    PlanState.DRAFTED: "已承诺（待抽取）",
+    PlanState.DRAWN: "已抽取",
+    PlanState.RECORDING: "结果录入中",
+    PlanState.PUBLISHED: "已公示",
+}
+
+
+class TransitionRefused(ValueError):
+    """The move is not in the allowed-transition table; the message names what is allowed."""
+
+
+def check_transition(current: PlanState, target: PlanState, plan_id: str = "") -> None:
+    if target not in ALLOWED[current]:
+        allowed = sorted(s.value for s in ALLOWED[current]) or ["nothing (final state)"]
+        raise TransitionRefused(
+            f"plan {plan_id} is {current.value}; it cannot become {target.value} (allowed from {current.value}: "
+            f"{', '.join(allowed)})"
+        )

@@ -1,0 +1,194 @@
+"""The operational database of the plan cycle: plans, tasks, results and the audit log.
+
+SQLAlchemy 2 Core, so the same code runs on the default SQLite file under the data home
+(`ops/ops.sqlite`) and on PostgreSQL given its URL (`plan.db_url`, e.g.
+`REGULENS_PLAN__DB_URL=postgresql+psycopg://...`). The plan folder under `lake/plans/` is the
+immutable record of a draw; the database holds what changes afterwards (state, results) and who
+did what. Every state change and its audit row are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from pipelines.draw.lifecycle import PlanState, check_transition
+
+metadata = MetaData()
+plans_table = Table(
+    "plans",
+    metadata,
+    Column("plan_id", String(64), primary_key=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("as_of", Date, nullable=False),
+    Column("item_code", String(32), nullable=False),
+    Column("item", String(100), nullable=False),
+    Column("commitment", String(64), nullable=False, unique=True),
+    Column("public_value", String(500)),
+    Column("seed", String(64)),
+    Column("capacity", Integer, nullable=False),
+    Column("listed", Integer, nullable=False),
+    Column("expected_hit_rate", Float),
+    Column("list_mean_risk", Float),
+    Column("versions", JSON, nullable=False),
+    Column("folder", String(1000)),
+    Column("committed_at", DateTime(timezone=True), nullable=False),
+    Column("drawn_at", DateTime(timezone=True)),
+    Column("published_on", Date),
+    Column("notice", String(1000)),
+)
+tasks_table = Table(
+    "tasks",
+    metadata,
+    Column("task_id", String(80), primary_key=True),
+    Column("plan_id", String(64), ForeignKey("plans.plan_id"), nullable=False, index=True),
+    Column("uscc", String(18), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("district", String(50), nullable=False),
+    Column("town", String(50), nullable=False),
+    Column("item", String(100), nullable=False),
+    Column("stratum", String(50), nullable=False),
+    Column("pi", Float, nullable=False),
+    Column("risk", Float, nullable=False),
+    Column("inspectors", JSON, nullable=False),
+)
+results_table = Table(
+    "results",
+    metadata,
+    Column("task_id", String(80), ForeignKey("tasks.task_id"), primary_key=True),
+    Column("plan_id", String(64), ForeignKey("plans.plan_id"), nullable=False, index=True),
+    Column("category", String(100), nullable=False),
+    Column("found", Boolean, nullable=False),
+    Column("inspection_date", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+)
+audit_table = Table(
+    "audit_log",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("plan_id", String(64), index=True),
+    Column("detail", JSON, nullable=False),
+)
+
+
+def default_url(data_home: Path) -> str:
+    return f"sqlite:///{(data_home / 'ops' / 'ops.sqlite').resolve()}"
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class OpsStore:
+    """Plans, tasks, results and the audit log in one SQL database."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url)
+        metadata.create_all(self.engine)
+
+    # --- plans -------------------------------------------------------------------------------
+    def add_plan(self, row: dict[str, Any], actor: str, detail: dict[str, Any]) -> None:
+        """A committed plan (state drafted) and its audit row."""
+        with self.engine.begin() as con:
+            con.execute(insert(plans_table).values(**row, state=PlanState.DRAFTED.value))
+            _audit(con, actor, "commit", row["plan_id"], detail)
+
+    def plan(self, plan_id: str) -> dict[str, Any]:
+        with self.engine.connect() as con:
+            row = con.execute(select(plans_table).where(plans_table.c.plan_id == plan_id)).mappings().first()
+        if row is None:
+            raise LookupError(f"no plan {plan_id!r} in the operational database; `regulens plan list` lists them")
+        return dict(row)
+
+    def plans(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as con:
+            rows = con.execute(select(plans_table).order_by(plans_table.c.committed_at)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def mark_drawn(
+        self, plan_id: str, changes: dict[str, Any], tasks: Sequence[dict[str, Any]], actor: str, detail: dict[str, Any]
+    ) -> None:
+        with self.engine.begin() as con:
+            _move(con, plan_id, PlanState.DRAWN, changes)
+            if tasks:
+                con.execute(insert(tasks_table), [{**t, "plan_id": plan_id} for t in tasks])
+            _audit(con, actor, "draw", plan_id, detail)
+
+    def mark_published(self, plan_id: str, on: dt.date, notice: str, actor: str, detail: dict[str, Any]) -> None:
+        with self.engine.begin() as con:
+            _move(con, plan_id, PlanState.PUBLISHED, {"published_on": on, "notice": notice})
+            _audit(con, actor, "publish", plan_id, detail)
+
+    # --- tasks and results ---------------------------------------------------------------------
+    def tasks(self, plan_id: str) -> list[dict[str, Any]]:
+        query = select(tasks_table).where(tasks_table.c.plan_id == plan_id).order_by(tasks_table.c.task_id)
+        with self.engine.connect() as con:
+            return [dict(r) for r in con.execute(query).mappings()]
+
+    def results(self, plan_id: str) -> list[dict[str, Any]]:
+        query = select(results_table).where(results_table.c.plan_id == plan_id).order_by(results_table.c.task_id)
+        with self.engine.connect() as con:
+            return [dict(r) for r in con.execute(query).mappings()]
+
+    def record_results(self, plan_id: str, rows: Iterable[dict[str, Any]], actor: str) -> int:
+        """Insert results (validated by the caller) and move the plan to `recording`, atomically."""
+        rows = [{**r, "plan_id": plan_id, "actor": actor, "recorded_at": now()} for r in rows]
+        with self.engine.begin() as con:
+            _move(con, plan_id, PlanState.RECORDING, {})
+            con.execute(insert(results_table), rows)
+            detail = {"results": [{k: str(r[k]) for k in ("task_id", "category", "inspection_date")} for r in rows]}
+            _audit(con, actor, "record", plan_id, detail)
+        return len(rows)
+
+    # --- audit ---------------------------------------------------------------------------------
+    def audit(self, actor: str, action: str, plan_id: str | None, detail: dict[str, Any]) -> None:
+        with self.engine.begin() as con:
+            _audit(con, actor, action, plan_id, detail)
+
+    def audit_log(self, plan_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(audit_table).order_by(audit_table.c.event_id)
+        if plan_id is not None:
+            query = query.where(audit_table.c.plan_id == plan_id)
+        with self.engine.connect() as con:
+            return [dict(r) for r in con.execute(query).mappings()]
+
+
+def _move(con: Connection, plan_id: str, target: PlanState, changes: dict[str, Any]) -> None:
+    """Check the transition against the table and apply it with `changes` (inside the caller's transaction)."""
+    row = con.execute(select(plans_table.c.state).where(plans_table.c.plan_id == plan_id)).first()
+    if row is None:
+        raise LookupError(f"no plan {plan_id!r} in the operational database; `regulens plan list` lists them")
+    check_transition(PlanState(row[0]), target, plan_id)
+    con.execute(update(plans_table).where(plans_table.c.plan_id == plan_id).values(state=target.value, **changes))
+
+
+def _audit(con: Connection, actor: str, action: str, plan_id: str | None, detail: dict[str, Any]) -> None:
+    con.execute(insert(audit_table).values(at=now(), actor=actor, action=action, plan_id=plan_id, detail=detail))

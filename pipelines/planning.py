@@ -1,0 +1,696 @@
+"""The plan cycle as a flow: list → commit → draw → verify → export → record → publish → feedback.
+
+The algorithms live in `pipelines.draw`; this module gathers the inputs from the lake, keeps the
+operational database (`pipelines.opsdb`) and the audit log, and writes the files.
+
+Two phases, because the seed must not be knowable when the inputs are fixed:
+
+1. `commit_plan`: builds the inspection-object list for the item (latest scores and grades of the
+   as-of date, registration, last inspections), the roster and conflicts, computes every π and the
+   commitment; stores the inputs under `lake/commitments/<plan id>/` and the plan (state drafted)
+   in the database. The commitment is what gets published.
+2. `draw_committed`: once the public value is fixed (a lottery result, a notary's value), re-reads
+   the stored inputs, refuses to draw if they no longer hash to the commitment, draws, writes the
+   immutable plan folder `lake/plans/<plan id>/` and the tasks (state drawn).
+
+`draw_now` does both in one step for when the public value was fixed independently of whoever
+prepares the inputs; the audit log marks such a draw `single_step`, so an auditor can tell.
+
+Results (`record_results`) become labels for the next training in
+`lake/feedback/<plan id>/results.parquet` (see `write_feedback`). The public notice (一公开,
+`publish_plan`) goes to `lake/notices/<plan id>/`, and the deadline (inspection end + N working
+days on the configurable calendar) is tracked by `plan_status`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from models.calendar import add_working_days, read_calendar
+from pipelines.draw.commitment import canonical_json
+from pipelines.draw.eligible import DrawInputError, last_inspection_facts
+from pipelines.draw.estimate import violation_rate
+from pipelines.draw.lifecycle import STATE_ZH, PlanState, TransitionRefused
+from pipelines.draw.plan import (
+    CommitmentMismatchError,
+    InfeasibleAssignmentError,
+    Plan,
+    PlanInputs,
+    _write_inputs,
+    execute,
+    plan_id_for,
+    prepare,
+    read_inputs,
+    write_plan,
+)
+from pipelines.draw.policy import AssignmentRules, Capacity, DrawPolicy
+from pipelines.draw.verify import VerificationReport, verify_folder
+from pipelines.lake import current_version
+from pipelines.opsdb import OpsStore, default_url, now
+from pipelines.settings import Settings
+from pipelines.storage import staging_dir, write_parquet_atomic
+
+
+class PlanInputMissingError(FileNotFoundError):
+    """A lake table the plan needs is not there; the message names the command that writes it."""
+
+
+class ResultError(ValueError):
+    """A recorded result does not fit the plan (unknown task, category, date); says what was expected."""
+
+
+# --- configuration: inspection items and result categories -------------------------------------
+class InspectionItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    name: str
+    enterprise_types: list[str] = Field(default_factory=list, description="empty = every type")
+    industries: list[str] = Field(default_factory=list, description="GB/T 4754 divisions; empty = every one")
+    expertise: str
+
+
+class ItemCatalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: list[InspectionItem]
+    result_categories: dict[str, bool]
+
+    def item(self, key: str) -> InspectionItem:
+        for item in self.items:
+            if key in (item.code, item.name):
+                return item
+        known = ", ".join(f"{i.code} ({i.name})" for i in self.items)
+        raise LookupError(f"unknown inspection item {key!r}; expected one of {known}")
+
+    def found(self, category: str) -> bool:
+        if category not in self.result_categories:
+            raise ResultError(f"unknown result category {category!r}; expected one of {list(self.result_categories)}")
+        return self.result_categories[category]
+
+
+def read_items(path: Path) -> ItemCatalogue:
+    try:
+        return ItemCatalogue.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (ValidationError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: {error}") from error
+
+
+# --- where things live ---------------------------------------------------------------------------
+def store(settings: Settings) -> OpsStore:
+    return OpsStore(settings.plan.db_url or default_url(settings.data_home))
+
+
+def plans_dir(settings: Settings) -> Path:
+    return settings.lake_dir / "plans"
+
+
+def commitments_dir(settings: Settings) -> Path:
+    return settings.lake_dir / "commitments"
+
+
+def plan_folder(settings: Settings, plan_id: str) -> Path:
+    folder = plans_dir(settings) / plan_id
+    if not (folder / "outputs" / "plan.json").is_file():
+        raise LookupError(f"no drawn plan {plan_id!r} under {plans_dir(settings)}")
+    return folder
+
+
+# --- the inspection-object list -------------------------------------------------------------------
+def _bronze(settings: Settings, source: str, as_of: dt.date) -> pd.DataFrame:
+    version = current_version(settings.lake_dir / "bronze" / source)
+    if version is None:
+        raise PlanInputMissingError(f"no bronze {source}; run `regulens ingest` first")
+    frame = pd.read_parquet(version)
+    return frame.loc[pd.to_datetime(frame["knowledge_date"]) < pd.Timestamp(as_of)]  # point in time
+
+
+def read_scores(settings: Settings, as_of: dt.date) -> tuple[pd.DataFrame, str]:
+    version = current_version(settings.lake_dir / "scores" / f"as_of={as_of.isoformat()}")
+    if version is None:
+        raise PlanInputMissingError(
+            f"no risk scores for as-of {as_of}; run `regulens score --as-of {as_of}` first "
+            f"(after `regulens train`, if no model is registered)"
+        )
+    return pd.read_parquet(version / "scores.parquet"), version.name
+
+
+@dataclass(frozen=True)
+class ListFacts:
+    """How the list was built: entities at each step (for the summary and the audit log)."""
+
+    scored: int
+    graded: int
+    registered: int
+    in_scope: int
+
+    def to_json(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.__dict__.items()}
+
+
+def build_eligible(
+    settings: Settings, as_of: dt.date, item: InspectionItem
+) -> tuple[pd.DataFrame, dict[str, str], ListFacts]:
+    """The item's inspection-object list as of `as_of`: scored, graded (not excluded), registered
+    before as_of, within the item's scope; with last-inspection facts. Also the versions used."""
+    scores, scores_run = read_scores(settings, as_of)
+    card = settings.plan.grade_card
+    # Read directly rather than through pipelines.grading, whose imports (optbinning, sklearn) cost seconds.
+    grades_version = current_version(settings.lake_dir / "grades" / card / f"as_of={as_of.isoformat()}")
+    if grades_version is None:
+        raise PlanInputMissingError(f"no {card} grades for as-of {as_of}; run `regulens grade --as-of {as_of}` first")
+    grades = pd.read_parquet(grades_version / "grades.parquet")
+    graded = grades.loc[~grades["excluded"].astype(bool) & grades["grade"].notna(), ["uscc", "grade"]]
+    frame = scores[["uscc", "probability"]].merge(graded, on="uscc", how="inner")
+    n_graded = len(frame)
+    registration = _bronze(settings, "registration", as_of)
+    registration = registration.sort_values("knowledge_date", kind="stable").drop_duplicates("uscc", keep="last")
+    columns = ["uscc", "name", "enterprise_type", "industry_code", "district", "town"]
+    frame = frame.merge(registration[columns], on="uscc", how="inner")
+    n_registered = len(frame)
+    keep = np.ones(len(frame), dtype=bool)
+    if item.enterprise_types:
+        keep &= frame["enterprise_type"].isin(item.enterprise_types).to_numpy()
+    if item.industries:
+        keep &= frame["industry_code"].astype(str).isin(item.industries).to_numpy()
+    frame = frame.loc[keep].rename(columns={"probability": "risk", "grade": "credit_class"})
+    frame = frame.assign(item=item.name, credit_class=frame["credit_class"].astype(str))
+    frame = frame.merge(last_inspection_facts(_bronze(settings, "inspections", as_of), as_of), on="uscc", how="left")
+    frame["last_inspectors"] = frame["last_inspectors"].fillna("")
+    model = scores[["model_name", "model_version"]].drop_duplicates().astype(str)
+    scorecards = sorted(set(grades["scorecard_version"].dropna().astype(str)))
+    versions = {
+        "model": ";".join(f"{n}@{v}" for n, v in model.itertuples(index=False)),
+        "scores_run": scores_run,
+        "scorecard": ";".join(scorecards),
+        "grades_run": f"{card}/{_version_name(settings.lake_dir / 'grades' / card / f'as_of={as_of.isoformat()}')}",
+        "item_code": item.code,
+    }
+    facts = ListFacts(scored=len(scores), graded=n_graded, registered=n_registered, in_scope=len(frame))
+    return frame.drop(columns=["enterprise_type"]), versions, facts
+
+
+def _version_name(table_dir: Path) -> str:
+    version = current_version(table_dir)
+    return "" if version is None else version.name
+
+
+@dataclass(frozen=True)
+class DrawRequest:
+    """What the regulator asks for on the command line."""
+
+    as_of: dt.date
+    item: str
+    capacity: Capacity
+    policy: DrawPolicy
+    rules: AssignmentRules | None = None  # default: from settings.plan and the item's expertise
+
+
+def gather_inputs(settings: Settings, request: DrawRequest) -> tuple[PlanInputs, InspectionItem, ListFacts]:
+    catalogue = read_items(settings.plan.items)
+    item = catalogue.item(request.item)
+    eligible, versions, facts = build_eligible(settings, request.as_of, item)
+    if eligible.empty:
+        raise DrawInputError(f"the list for {item.name} as of {request.as_of} is empty (scope or data)")
+    rules = request.rules or AssignmentRules(
+        per_task=settings.plan.per_task,
+        workload_cap=settings.plan.workload_cap,
+        same_district=settings.plan.same_district,
+        item_expertise={item.name: item.expertise},
+    )
+    policy = request.policy.model_copy(update={"item": item.name})
+    roster = _bronze(settings, "inspectors", request.as_of)
+    conflicts = _bronze(settings, "inspector_conflicts", request.as_of)
+    inputs = PlanInputs.build(eligible, roster, conflicts, policy, request.capacity, rules, request.as_of, versions)
+    return inputs, item, facts
+
+
+# --- commit and draw ------------------------------------------------------------------------------
+def _input_hashes(manifest: dict[str, Any]) -> dict[str, str]:
+    """One SHA-256 per committed table (of its manifest entry), for the audit log."""
+    return {name: hashlib.sha256(canonical_json(entry)).hexdigest() for name, entry in manifest["tables"].items()}
+
+
+@dataclass(frozen=True)
+class Committed:
+    plan_id: str
+    commitment: str
+    folder: Path
+    listed: int
+    excluded: int
+    facts: ListFacts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan_id": self.plan_id,
+            "commitment": self.commitment,
+            "folder": str(self.folder),
+            "listed": self.listed,
+            "excluded": self.excluded,
+            "list": self.facts.to_json(),
+        }
+
+
+def commit_plan(settings: Settings, request: DrawRequest, actor: str) -> Committed:
+    """Phase 1: fix the inputs, compute every π and the commitment; store them; plan drafted."""
+    inputs, item, facts = gather_inputs(settings, request)
+    prepared = prepare(inputs)
+    plan_id = plan_id_for(inputs.as_of, prepared.commitment)
+    final = commitments_dir(settings) / plan_id
+    if final.exists():
+        raise FileExistsError(f"these inputs were already committed as plan {plan_id} ({final})")
+    with staging_dir(final) as stage:
+        _write_inputs(inputs, stage / "inputs")
+        document = {"commitment": prepared.commitment, "manifest": prepared.manifest}
+        (stage / "commitment.json").write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+        stage.rename(final)
+    design = prepared.design.frame
+    row = {
+        "plan_id": plan_id,
+        "as_of": inputs.as_of,
+        "item_code": item.code,
+        "item": item.name,
+        "commitment": prepared.commitment,
+        "capacity": inputs.capacity.total,
+        "listed": len(design),
+        "list_mean_risk": float(design["risk"].mean()) if len(design) else None,
+        "versions": dict(inputs.versions),
+        "committed_at": now(),
+    }
+    detail = {
+        "commitment": prepared.commitment,
+        "input_hashes": _input_hashes(prepared.manifest),
+        "settings": inputs.settings(),
+        "list": facts.to_json(),
+    }
+    store(settings).add_plan(row, actor, detail)
+    return Committed(plan_id, prepared.commitment, final, len(design), len(prepared.design.excluded), facts)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    plan_id: str
+    commitment: str
+    public_value: str
+    seed: str
+    folder: Path
+    tasks: int
+    listed: int
+    excluded: int
+    expected_hit_rate: float  # mean model probability of the drawn targets
+    design_hit_rate: float  # Σ π·risk / Σ π: what the design expects before the draw
+    list_mean_risk: float  # what a uniform draw from the list expects
+    by_stratum: dict[str, int]
+    by_class: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+
+
+def draw_committed(settings: Settings, plan_id: str, public_value: str, actor: str, single_step: bool = False) -> Drawn:
+    """Phase 2: draw a committed plan with the public value; write the immutable folder; plan drawn."""
+    ops = store(settings)
+    row = ops.plan(plan_id)
+    if row["state"] != PlanState.DRAFTED.value:
+        raise TransitionRefused(f"plan {plan_id} is {row['state']}: it was drawn already, and a drawn plan is final")
+    folder = commitments_dir(settings) / plan_id
+    inputs = read_inputs(folder)
+    try:
+        plan = execute(prepare(inputs), public_value, published_commitment=row["commitment"])
+    except (InfeasibleAssignmentError, CommitmentMismatchError) as error:
+        # The plan stays drafted: its inputs are committed and cannot change; a new commit is needed.
+        ops.audit(actor, "draw refused", plan_id, {"public_value": public_value, "error": str(error)[:2000]})
+        raise
+    out = write_plan(plan, plans_dir(settings))
+    drawn = _drawn(plan, out)
+    tasks = _task_rows(plan)
+    changes = {
+        "public_value": public_value,
+        "seed": plan.seed,
+        "folder": str(out),
+        "drawn_at": now(),
+        "expected_hit_rate": drawn.expected_hit_rate,
+    }
+    detail = {
+        "commitment": plan.commitment,
+        "public_value": public_value,
+        "seed": plan.seed,
+        "versions": dict(inputs.versions),
+        "tasks": len(plan.tasks),
+        "single_step": single_step,
+    }
+    ops.mark_drawn(plan_id, changes, tasks, actor, detail)
+    return drawn
+
+
+def draw_now(settings: Settings, request: DrawRequest, public_value: str, actor: str) -> tuple[Committed, Drawn]:
+    """Commit and draw in one step (the audit log marks the draw `single_step`)."""
+    committed = commit_plan(settings, request, actor)
+    return committed, draw_committed(settings, committed.plan_id, public_value, actor, single_step=True)
+
+
+def _drawn(plan: Plan, folder: Path) -> Drawn:
+    design = plan.design.frame
+    risk = design.set_index("uscc")["risk"]
+    drawn_risk = risk.loc[[t.uscc for t in plan.tasks]].to_numpy(dtype=np.float64)
+    pi = design["pi"].to_numpy(dtype=np.float64)
+    classes = design.set_index("uscc")["credit_class"].loc[[t.uscc for t in plan.tasks]]
+    return Drawn(
+        plan_id=plan.plan_id,
+        commitment=plan.commitment,
+        public_value=plan.public_value,
+        seed=plan.seed,
+        folder=folder,
+        tasks=len(plan.tasks),
+        listed=len(design),
+        excluded=len(plan.excluded),
+        expected_hit_rate=float(drawn_risk.mean()) if len(drawn_risk) else float("nan"),
+        design_hit_rate=float((pi * risk.to_numpy()).sum() / pi.sum()) if pi.sum() > 0 else float("nan"),
+        list_mean_risk=float(risk.mean()) if len(risk) else float("nan"),
+        by_stratum={str(k): int(v) for k, v in pd.Series([t.stratum for t in plan.tasks]).value_counts().items()},
+        by_class={str(k): int(v) for k, v in classes.value_counts().sort_index().items()},
+    )
+
+
+def _task_rows(plan: Plan) -> list[dict[str, Any]]:
+    risk = plan.design.frame.set_index("uscc")["risk"]
+    return [
+        {
+            "task_id": t.task_id,
+            "uscc": t.uscc,
+            "name": t.name,
+            "district": t.district,
+            "town": t.town,
+            "item": t.item,
+            "stratum": t.stratum,
+            "pi": t.pi,
+            "risk": float(risk.loc[t.uscc]),
+            "inspectors": list(t.inspectors),
+        }
+        for t in plan.tasks
+    ]
+
+
+# --- verify and export ----------------------------------------------------------------------------
+def verify_plan(settings: Settings, plan_id: str, actor: str) -> VerificationReport:
+    report = verify_folder(plan_folder(settings, plan_id))
+    store(settings).audit(actor, "verify", plan_id, {"ok": report.ok, "differences": list(report.differences)})
+    return report
+
+
+def export_tasks(settings: Settings, plan_id: str, fmt: str, out: Path | None) -> Path:
+    """The task list (Chinese headers, no class, score or π). Without `out`, the plan folder's own copy."""
+    folder = plan_folder(settings, plan_id)
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"expected format csv or xlsx, got {fmt!r}")
+    stored = folder / "exports" / f"任务清单.{fmt}"
+    if out is None:
+        return stored
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(stored, out)
+    out.chmod(0o644)
+    return out
+
+
+# --- results --------------------------------------------------------------------------------------
+RESULT_ALIASES = {"任务编号": "task_id", "检查结果": "result", "检查日期": "inspection_date", "date": "inspection_date"}
+
+
+def read_result_file(path: Path) -> pd.DataFrame:
+    """A results CSV: task_id, result, inspection_date (or the Chinese headers 任务编号, 检查结果, 检查日期)."""
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig").rename(columns=RESULT_ALIASES)
+    missing = [c for c in ("task_id", "result") if c not in frame.columns]
+    if missing:
+        raise ResultError(f"{path}: missing column(s) {missing}; expected task_id, result[, inspection_date]")
+    if "inspection_date" not in frame.columns:
+        frame["inspection_date"] = None
+    return frame
+
+
+def record_results(
+    settings: Settings, plan_id: str, entries: pd.DataFrame, actor: str, default_date: dt.date
+) -> dict[str, Any]:
+    """Validate every entry (all or nothing), store them, refresh the feedback labels."""
+    catalogue = read_items(settings.plan.items)
+    ops = store(settings)
+    plan = ops.plan(plan_id)
+    tasks = {t["task_id"]: t for t in ops.tasks(plan_id)}
+    if not tasks:
+        raise TransitionRefused(f"plan {plan_id} is {plan['state']}: nothing to record before it is drawn")
+    done = {r["task_id"] for r in ops.results(plan_id)}
+    problems: list[str] = []
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(entries.to_dict("records"), start=1):
+        where = f"row {n}" if len(entries) > 1 else "result"
+        task_id = _task_key(str(entry["task_id"]).strip(), plan_id)
+        category = str(entry["result"]).strip()
+        wrong: list[str] = []
+        if task_id not in tasks:
+            ids = sorted(tasks)
+            wrong.append(f"unknown task {task_id!r}; expected a task of {plan_id}, {ids[0]} .. {ids[-1]}")
+        elif task_id in done or task_id in seen:
+            wrong.append(f"task {task_id} already has a result (results are not overwritten)")
+        found = False
+        try:
+            found = catalogue.found(category)
+        except ResultError as error:
+            wrong.append(str(error))
+        raw = entry.get("inspection_date")
+        day = default_date
+        if raw is not None and not pd.isna(raw) and str(raw).strip():
+            try:
+                day = _date(str(raw))
+            except ValueError:
+                wrong.append(f"inspection date expected YYYY-MM-DD, got {raw!r}")
+        if day < plan["as_of"]:
+            wrong.append(f"inspection date {day} is before the plan's as-of date {plan['as_of']}")
+        if wrong:
+            problems += [f"{where}: {w}" for w in wrong]
+            continue
+        seen.add(task_id)
+        rows.append({"task_id": task_id, "category": category, "found": found, "inspection_date": day})
+    if problems:
+        raise ResultError("\n".join(problems))
+    if not rows:
+        raise ResultError("no result given; expected --task and --result, or --file")
+    ops.record_results(plan_id, rows, actor)
+    path = write_feedback(settings, plan_id)
+    return {"plan_id": plan_id, "recorded": len(rows), "of_tasks": len(tasks), "feedback": str(path)}
+
+
+def _task_key(text: str, plan_id: str) -> str:
+    """A full task id, or its number within the plan (`17` or `000017`)."""
+    return f"{plan_id}-{int(text):06d}" if text.isdigit() else text
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text.strip()[:10])
+
+
+def write_feedback(settings: Settings, plan_id: str) -> Path:
+    """Recorded results as labels for the next training: `lake/feedback/<plan id>/results.parquet`.
+
+    One row per recorded task: uscc, inspection_date, found, inclusion_probability (π of this
+    draw), plan_id, task_id, item, result. To use them as labels, take the rows with
+    inspection_date in (as_of, as_of + horizon] and weight each by 1/π (inverse-probability
+    weighting); they join the labels of `features/labels.py` on uscc like a recorded random draw
+    (`violation_found` = found, `inclusion_probability` = π), so the merge is a union of the two
+    frames with `random_draw_found` = found for these rows."""
+    ops = store(settings)
+    tasks = {t["task_id"]: t for t in ops.tasks(plan_id)}
+    rows = [
+        {
+            "uscc": tasks[r["task_id"]]["uscc"],
+            "inspection_date": r["inspection_date"],
+            "found": bool(r["found"]),
+            "inclusion_probability": float(tasks[r["task_id"]]["pi"]),
+            "plan_id": plan_id,
+            "task_id": r["task_id"],
+            "item": tasks[r["task_id"]]["item"],
+            "result": r["category"],
+        }
+        for r in ops.results(plan_id)
+    ]
+    frame = pd.DataFrame(
+        rows,
+        columns=["uscc", "inspection_date", "found", "inclusion_probability", "plan_id", "task_id", "item", "result"],
+    )
+    frame["inspection_date"] = pd.to_datetime(frame["inspection_date"]).astype("datetime64[s]")
+    path = settings.lake_dir / "feedback" / plan_id / "results.parquet"
+    write_parquet_atomic(pa.Table.from_pandas(frame, preserve_index=False), path)
+    return path
+
+
+FEEDBACK_AS_INSPECTIONS = {
+    "task_id": "inspection_id",
+    "uscc": "uscc",
+    "inspection_date": "inspection_date",
+    "item": "inspection_item",
+    "inclusion_probability": "inclusion_probability",
+    "found": "violation_found",
+    "result": "result",
+}
+
+
+def feedback_as_inspections(settings: Settings) -> pd.DataFrame:
+    """Every plan's recorded results in the bronze `inspections` layout (inspection_id = task id,
+    inspection_type 双随机抽查, knowledge_date = inspection_date), ready to be appended to the
+    inspections that `features.labels.labels_expr` reads: the label builder then counts them as a
+    recorded random draw with its inclusion probability, and training weights them by 1/π.
+
+    If the department's inspections extract already carries these results (it will once the
+    platform is the system of record), append only task ids it does not hold."""
+    parts = [pd.read_parquet(p) for p in sorted((settings.lake_dir / "feedback").glob("*/results.parquet"))]
+    columns = [*FEEDBACK_AS_INSPECTIONS.values(), "inspection_type", "knowledge_date"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(parts, ignore_index=True).rename(columns=FEEDBACK_AS_INSPECTIONS)
+    frame = frame.assign(inspection_type="双随机抽查", knowledge_date=frame["inspection_date"])
+    return frame.loc[:, columns]
+
+
+# --- status and publication -----------------------------------------------------------------------
+def plan_status(settings: Settings, plan_id: str, on: dt.date) -> dict[str, Any]:
+    """State, counts, hit rates, the HT/Hájek estimate and the publication deadline as of `on`."""
+    ops = store(settings)
+    plan = ops.plan(plan_id)
+    tasks = ops.tasks(plan_id)
+    results = ops.results(plan_id)
+    state = PlanState(plan["state"])
+    out: dict[str, Any] = {
+        "plan_id": plan_id,
+        "state": state.value,
+        "state_zh": STATE_ZH[state],
+        "as_of": plan["as_of"].isoformat(),
+        "item": plan["item"],
+        "commitment": plan["commitment"],
+        "public_value": plan["public_value"],
+        "seed": plan["seed"],
+        "tasks": len(tasks),
+        "recorded": len(results),
+        "listed": plan["listed"],
+        "expected_hit_rate": plan["expected_hit_rate"],
+        "list_mean_risk": plan["list_mean_risk"],
+        "by_result": pd.Series([r["category"] for r in results], dtype=object).value_counts().to_dict(),
+    }
+    if results:
+        end = max(r["inspection_date"] for r in results)
+        deadline = add_working_days(end, settings.plan.publish_working_days, read_calendar(settings.plan.calendar))
+        published = plan["published_on"]
+        out |= {
+            "inspection_end": end.isoformat(),
+            "complete": len(results) == len(tasks),
+            "publication_deadline": deadline.isoformat(),
+            "published_on": published.isoformat() if published else None,
+            "overdue": (published or on) > deadline,
+        }
+        pi = {t["task_id"]: t for t in tasks}
+        estimate = violation_rate(
+            np.array([r["found"] for r in results], dtype=bool),
+            np.array([pi[r["task_id"]]["pi"] for r in results], dtype=np.float64),
+            listed=int(plan["listed"]),
+            strata=np.array([pi[r["task_id"]]["stratum"] for r in results], dtype=object),
+        )
+        out["realised_hit_rate"] = estimate.realised_hit_rate
+        out["estimate"] = estimate.to_json()
+    return out
+
+
+NOTICE_HEADERS = {
+    "name": "企业名称",
+    "uscc": "统一社会信用代码",
+    "item": "抽查事项",
+    "category": "检查结果",
+    "inspection_date": "检查日期",
+    "authority": "检查实施机关",
+}
+
+
+def publish_plan(settings: Settings, plan_id: str, on: dt.date, actor: str) -> dict[str, Any]:
+    """The public notice (一公开) as CSV and Excel under `lake/notices/<plan id>/`; plan published.
+
+    Refused unless every task has a result (a notice lists the whole batch)."""
+    ops = store(settings)
+    plan = ops.plan(plan_id)
+    if plan["state"] != PlanState.RECORDING.value:
+        raise TransitionRefused(f"plan {plan_id} is {plan['state']}; only a plan with recorded results is published")
+    tasks = {t["task_id"]: t for t in ops.tasks(plan_id)}
+    results = ops.results(plan_id)
+    missing = sorted(set(tasks) - {r["task_id"] for r in results})
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise TransitionRefused(f"plan {plan_id}: {len(missing)} task(s) have no result yet: {shown}")
+    status = plan_status(settings, plan_id, on)
+    notice = pd.DataFrame(
+        [
+            {
+                "name": tasks[r["task_id"]]["name"],
+                "uscc": tasks[r["task_id"]]["uscc"],
+                "item": tasks[r["task_id"]]["item"],
+                "category": r["category"],
+                "inspection_date": r["inspection_date"].isoformat(),
+                "authority": settings.plan.authority,
+            }
+            for r in results
+        ],
+        columns=list(NOTICE_HEADERS),
+    ).rename(columns=NOTICE_HEADERS)
+    folder = settings.lake_dir / "notices" / plan_id
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, xlsx_path = folder / "抽查结果公示.csv", folder / "抽查结果公示.xlsx"
+    notice.to_csv(csv_path, index=False, encoding="utf-8-sig")
+    info = pd.DataFrame(
+        {
+            "项目": ["计划编号", "公示日期", "检查结束日期", "公示期限"],
+            "内容": [plan_id, on.isoformat(), status["inspection_end"], status["publication_deadline"]],
+        }
+    )
+    with pd.ExcelWriter(xlsx_path, engine="openpyxl") as writer:
+        notice.to_excel(writer, sheet_name="抽查结果", index=False)
+        info.to_excel(writer, sheet_name="公示信息", index=False)
+    late = on > dt.date.fromisoformat(status["publication_deadline"])
+    detail = {"published_on": on.isoformat(), "deadline": status["publication_deadline"], "late": late}
+    ops.mark_published(plan_id, on, str(csv_path), actor, detail)
+    return {
+        "plan_id": plan_id,
+        "published_on": on.isoformat(),
+        "entries": len(notice),
+        "publication_deadline": status["publication_deadline"],
+        "late": late,
+        "csv": str(csv_path),
+        "xlsx": str(xlsx_path),
+    }
+
+
+def list_plans(settings: Settings) -> list[dict[str, Any]]:
+    return store(settings).plans()
+
+
+__all__ = [
+    "CommitmentMismatchError",
+    "DrawRequest",
+    "PlanInputMissingError",
+    "ResultError",
+    "TransitionRefused",
+    "commit_plan",
+    "draw_committed",
+    "draw_now",
+    "export_tasks",
+    "plan_status",
+    "publish_plan",
+    "record_results",
+    "verify_plan",
+]
