@@ -20,7 +20,7 @@ from models.fairness import fairness_table
 from models.scorecard.engine import Scorecard
 from models.violation import ViolationModel
 from pipelines.grading import load_scorecard
-from pipelines.modelling.data import GROUP_COLUMNS, ground_truth, group_columns
+from pipelines.modelling.data import GROUP_COLUMNS, SIZE_SOURCE, ground_truth, group_columns
 from pipelines.settings import Settings
 
 
@@ -77,6 +77,15 @@ def baseline_scores(settings: Settings, frame: pd.DataFrame) -> dict[str, np.nda
     if set(card.spec.features) <= set(frame.columns):
         scores["credit_grade"] = grade_risk(card, frame)[1]
     return scores
+
+
+def report_columns(settings: Settings) -> list[str]:
+    """The profile columns the report reads besides the model's factors."""
+    card = load_scorecard(settings.grading.scorecard)
+    return list(dict.fromkeys([
+        "district", "industry_code", SIZE_SOURCE, "last_inspection_found_violation", "inspections_days_since_last",
+        *card.spec.features,
+    ]))
 
 
 def _column(frame: pd.DataFrame, name: str, missing: float) -> np.ndarray:
