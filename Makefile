@@ -28,6 +28,7 @@ demo: setup
 	-$(BIN)/regulens model promote  # refuses (exit 1) when a champion from an earlier run is better
 	$(BIN)/regulens score --as-of 2025-07-01
 	$(BIN)/regulens grade --as-of 2025-07-01
+	$(BIN)/regulens grade fit --holdout-as-of 2025-07-01 $(foreach d,2023-07-01 2023-10-01 2024-01-01 2024-04-01 2024-07-01,--train-as-of $(d))
 	$(BIN)/regulens compare --as-of 2025-07-01
 
 ## The whole test suite, every marker included.
