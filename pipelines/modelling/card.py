@@ -33,6 +33,11 @@ def model_card(result: TrainResult, catalogue: dict[str, dict]) -> str:
         cols += ["true_hit_rate", "oracle_ratio"]
     capacity = report.capacity[cols]
     fairness = report.fairness[["attribute", "group", "enterprises", "drawn_negatives", "fpr", "disparity", "flagged"]]
+    keep = ["enterprises", "selected_share", "hit_rate", "drawn_labels", "auc", "true_hit_rate"]
+    breakdowns = "\n\n".join(
+        _md(table[[table.columns[0], *[c for c in keep if c in table.columns]]])
+        for table in report.breakdowns.values()
+    )
     return f"""# Model card: Regulens violation model
 
 **Intended use.** Rank the enterprises on an inspection list by the probability that an inspection
@@ -61,6 +66,10 @@ weighted by 1/pi; `true_*` columns from the synthetic city's ground truth where 
 **Ranking on the holdout:**
 
 {_md(report.ranking)}
+
+**By group at 5% capacity** (selection made city-wide; hit rate from random-draw labels):
+
+{breakdowns}
 
 **Fairness (false-positive-rate parity at 5% capacity, 80% rule; groups with fewer than 30 drawn
 non-violators are shown but not judged):**
