@@ -120,11 +120,12 @@ def model_list(ctx: typer.Context) -> None:
     versions = client.search_model_versions(f"name = '{MODEL_NAME}'")
     table = Table("version", "aliases", "holdout", "auc", "decision", title=MODEL_NAME)
     rows = []
-    for v in sorted(versions, key=lambda v: int(v.version)):
+    for found in sorted(versions, key=lambda v: int(v.version)):
+        v = client.get_model_version(MODEL_NAME, str(found.version))  # search results carry no aliases
         auc = client.get_run(str(v.run_id)).data.metrics.get("auc", float("nan"))
-        rows.append({"version": v.version, "aliases": list(v.aliases), "holdout_as_of": v.tags.get("holdout_as_of"),
+        rows.append({"version": str(v.version), "aliases": list(v.aliases), "holdout_as_of": v.tags.get("holdout_as_of"),
                      "auc": auc, "promotion_decision": v.tags.get("promotion_decision")})
-        table.add_row(v.version, ", ".join(v.aliases), v.tags.get("holdout_as_of", ""), f"{auc:.3f}",
+        table.add_row(str(v.version), ", ".join(v.aliases), v.tags.get("holdout_as_of", ""), f"{auc:.3f}",
                       v.tags.get("promotion_decision", ""))
     finish(state, {"command": "model list", "versions": rows}, f"{len(rows)} version(s)", table, EXIT_OK)
 

@@ -114,6 +114,7 @@ def test_the_gate_refuses_a_deliberately_worse_challenger(trained) -> None:
     assert tags["promotion_decision"].startswith("refused")
     code, listed = run(settings, "model", "list")
     assert code == 0 and len(listed["versions"]) == 2
+    assert listed["versions"][0]["aliases"] == ["champion"] and listed["versions"][1]["aliases"] == ["challenger"]
 
 
 def test_bad_arguments_exit_2(trained) -> None:
