@@ -63,6 +63,7 @@ class Cycle:
     features: pd.DataFrame
     grade: np.ndarray
     hit_probability: np.ndarray
+    ids: np.ndarray | None = None  # firm identifiers (uscc), to count distinct firms inspected
 
     def __post_init__(self) -> None:
         n = len(self.features)
@@ -82,6 +83,7 @@ class SimulationConfig:
     floor_share: float = 0.25  # floor = floor_share · n/N (risk and blend); a quarter of uniform
     cap: float = 0.5  # no firm above a coin flip per cycle
     blend_weight: float = 0.5
+    risk_exponent: float = 1.0  # π ∝ probability ** exponent (risk and blend)
     class_ratios: dict[str, float] = field(default_factory=lambda: dict(HENAN_2021_RATIOS))
     policies: tuple[str, ...] = POLICIES
     seed: int = 20240117
@@ -110,7 +112,8 @@ def design_pi(
     draw_policy = DrawPolicy(
         kind=policy, class_ratios=config.class_ratios, floor=floor, cap=config.cap, blend_weight=config.blend_weight
     )
-    pi, _ = stratum_probabilities(by_class, np.asarray(risk, dtype=np.float64), n, draw_policy, "sim")
+    by_risk = np.asarray(risk, dtype=np.float64) ** config.risk_exponent
+    pi, _ = stratum_probabilities(by_class, by_risk, n, draw_policy, "sim")
     return pi
 
 
@@ -183,6 +186,7 @@ class CycleResult:
     spearman: float
     oracle_ratio: float
     min_pi: float
+    new_firms: int  # inspected firms this policy had not inspected in an earlier cycle
     model_rows: int  # labels the model used in this cycle was trained on (0 = the initial model)
 
     def to_json(self) -> dict[str, object]:
@@ -204,6 +208,7 @@ def simulate(
     scorers: dict[str, Scorer] = {p: initial for p in config.policies}
     trained_on = dict.fromkeys(config.policies, 0)
     recorded = {p: _Recorded() for p in config.policies}
+    inspected_before: dict[str, set[object]] = {p: set() for p in config.policies}
     rows = []
     for t, cycle in enumerate(cycles):
         size = len(cycle.features)
@@ -215,7 +220,10 @@ def simulate(
             pi = design_pi(policy, n, risk, cycle.grade, config)
             chosen = draw(pi, draw_rng(config.seed, policy, t))
             found = found_if_inspected[chosen]
-            rows.append(_result(policy, t, cycle, found, pi, chosen, truth_rate, risk, n, trained_on[policy]))
+            ids = set((cycle.ids if cycle.ids is not None else np.arange(size))[chosen].tolist())
+            new = len(ids - inspected_before[policy])
+            inspected_before[policy] |= ids
+            rows.append(_result(policy, t, cycle, found, pi, chosen, truth_rate, risk, n, new, trained_on[policy]))
             recorded[policy].add(cycle.features.iloc[chosen], found, pi[chosen])
             if t + 1 < len(cycles):
                 X, y, w = recorded[policy].training_set()
@@ -236,6 +244,7 @@ def _result(
     truth_rate: float,
     risk: np.ndarray,
     n: int,
+    new: int,
     model_rows: int,
 ) -> CycleResult:
     hajek, lo, hi, covered = np.nan, np.nan, np.nan, None
@@ -261,6 +270,7 @@ def _result(
         spearman=quality["spearman"],
         oracle_ratio=quality["oracle_ratio"],
         min_pi=float(pi.min()),
+        new_firms=new,
         model_rows=model_rows,
     )
 
@@ -280,14 +290,18 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
             "oracle_last": by["oracle_ratio"].last(),
             "ci_covered": by["covered"].apply(lambda s: int(s.dropna().astype(bool).sum()) if s.notna().any() else -1),
             "cycles": by.size(),
-            "mean_abs_error": by.apply(lambda g: float((g["hajek"] - g["truth_rate"]).abs().mean()), include_groups=False),
+            "distinct_firms": by["new_firms"].sum(),
+            "mean_abs_error": results.assign(err=(results["hajek"] - results["truth_rate"]).abs())
+            .groupby("policy", sort=False)["err"]
+            .mean(),
         }
     )
     out["hit_rate"] = out["violations"] / out["inspections"]
     if "uniform" in out.index:
-        target = float(out.loc["uniform", "violations"])
+        target = float(out["violations"].to_dict()["uniform"])
         out["needed_for_uniform_violations"] = target / out["hit_rate"]
-        out["reduction_vs_uniform"] = 1.0 - out["needed_for_uniform_violations"] / float(out.loc["uniform", "inspections"])
+        uniform_inspections = float(out["inspections"].to_dict()["uniform"])
+        out["reduction_vs_uniform"] = 1.0 - out["needed_for_uniform_violations"] / uniform_inspections
     return out.reset_index()
 
 
@@ -358,7 +372,8 @@ def load_city(
         if q.empty:
             raise ValueError(f"no ground truth for the quarter of {month}")
         p = frame["uscc"].map(q).fillna(0.0).to_numpy(dtype=np.float64)
-        cycles.append(Cycle(month.strftime("%Y-%m"), as_of, frame[list(factors)], grades, p * detection))
+        label = month.strftime("%Y-%m")
+        cycles.append(Cycle(label, as_of, frame[list(factors)], grades, p * detection, frame["uscc"].to_numpy()))
     return cycles, labelled, detection
 
 
@@ -379,7 +394,10 @@ def initial_model(
     lv = training_labels(valid_rows, LabelPolicy.RANDOM_IPW)
     cols = list(factors)
     return ViolationModel(seed=seed, monotone=monotone, num_threads=1).fit(
-        train_rows.iloc[lt.rows][cols], lt.target, lt.weight, eval_set=(valid_rows.iloc[lv.rows][cols], lv.target, lv.weight)
+        train_rows.iloc[lt.rows][cols],
+        lt.target,
+        lt.weight,
+        eval_set=(valid_rows.iloc[lv.rows][cols], lv.target, lv.weight),
     )
 
 

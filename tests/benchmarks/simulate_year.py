@@ -37,7 +37,8 @@ def _pct(x: float) -> str:
 
 def cycle_table(results: pd.DataFrame) -> str:
     lines = [
-        "| policy | cycle | inspected | found | hit rate | Hájek list rate [95% CI] | truth | ρ (model vs truth) | oracle ratio |",
+        "| policy | cycle | inspected | found | hit rate | Hájek list rate [95% CI] | truth "
+        "| ρ (model vs truth) | oracle ratio |",
         "|---|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for r in results.itertuples():
@@ -53,18 +54,51 @@ def cycle_table(results: pd.DataFrame) -> str:
 
 def summary_table(summary: pd.DataFrame) -> str:
     lines = [
-        "| policy | inspections | violations found | hit rate | inspections for uniform's violations | vs uniform "
-        "| CI covers truth | ρ first → last | oracle ratio first → last |",
-        "|---|---:|---:|---:|---:|---:|---|---|---|",
+        "| policy | inspections | distinct firms | violations found | hit rate | inspections for uniform's violations "
+        "| vs uniform | CI covers truth | ρ first → last | oracle ratio first → last |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in summary.itertuples():
         cover = "n/a" if r.ci_covered < 0 else f"{r.ci_covered}/{r.cycles}"
         lines.append(
-            f"| {r.policy} | {r.inspections} | {r.violations} | {_pct(r.hit_rate)} | "
+            f"| {r.policy} | {r.inspections} | {r.distinct_firms} | {r.violations} | {_pct(r.hit_rate)} | "
             f"{r.needed_for_uniform_violations:.0f} | {100 * -r.reduction_vs_uniform:+.0f}% | {cover} | "
             f"{r.spearman_first:.3f} → {r.spearman_last:.3f} | {r.oracle_first:.3f} → {r.oracle_last:.3f} |"
         )
-    lines.append(f"| Foshan (reported) | | | 17.6% → 86% | | {100 * FOSHAN_REDUCTION:+.0f}% | | | |")
+    lines.append(f"| Foshan (reported) | | | | 17.6% → 86% | | {100 * FOSHAN_REDUCTION:+.0f}% | | | |")
+    return "\n".join(lines)
+
+
+def repeats_table(summaries: pd.DataFrame) -> str:
+    """Mean ± sd over the repeats (seeds) of the yearly figures."""
+    by = summaries.groupby("policy", sort=False)
+
+    def ms(col: str, pct: bool = True) -> pd.Series:
+        m, sd = by[col].mean(), by[col].std()
+        return (
+            (100 * m).map("{:.1f}".format) + " ± " + (100 * sd).map("{:.1f}".format) + "%"
+            if pct else m.map("{:.3f}".format) + " ± " + sd.map("{:.3f}".format)
+        )
+
+    cover = by.apply(lambda g: f"{g['ci_covered'].sum()}/{g['cycles'].sum()}" if (g["ci_covered"] >= 0).all()
+                     else "n/a", include_groups=False)
+    cols = {
+        "hit rate": ms("hit_rate"), "vs uniform": ms("reduction_vs_uniform").str.replace("^", "−", regex=True),
+        "CI covers truth": cover, "ρ last cycle": ms("spearman_last", False),
+        "oracle ratio last cycle": ms("oracle_last", False), "distinct firms": by["distinct_firms"].mean().round(0),
+    }
+    lines = ["| policy | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for policy in by.groups:
+        lines.append(f"| {policy} | " + " | ".join(str(c[policy]) for c in cols.values()) + " |")
+    return "\n".join(lines)
+
+
+def drift_table(all_results: pd.DataFrame, policies: tuple[str, ...] = ("uniform", "risk", "blend", "top_k")) -> str:
+    """Mean over the repeats of the model's Spearman ρ with the truth, per cycle and policy."""
+    rho = all_results.groupby(["label", "policy"])["spearman"].mean().unstack()[list(policies)]
+    lines = ["| cycle | " + " | ".join(policies) + " |", "|---|" + "---:|" * len(policies)]
+    for label, row in rho.iterrows():
+        lines.append(f"| {label} | " + " | ".join(f"{row[p]:.3f}" for p in policies) + " |")
     return "\n".join(lines)
 
 
@@ -75,6 +109,8 @@ def main() -> None:
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2024, 10, 1))
     parser.add_argument("--capacity-share", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=20240117)
+    parser.add_argument("--repeats", type=int, default=1, help="seeds seed, seed+1, ...: coins, draws, retraining")
+    parser.add_argument("--risk-exponent", type=float, default=1.0, help="π ∝ probability ** exponent")
     parser.add_argument("--out", type=Path, default=Path("simulate_year.json"))
     args = parser.parse_args()
 
@@ -84,28 +120,40 @@ def main() -> None:
     monotone = monotone_directions(settings)
     model = initial_model(labelled, monotone, seed=args.seed)
     loaded = time.perf_counter() - started
-    config = SimulationConfig(capacity_share=args.capacity_share, seed=args.seed)
-    results = simulate(
-        cycles, probability(model), model_fitter(monotone, seed=args.seed), config,
-        on_cycle=lambda label: print(f"  cycle {label} done ({time.perf_counter() - started:.0f} s)", flush=True),
-    )
-    summary = summarise(results)
+    runs, summaries = [], []
+    for r in range(args.repeats):
+        config = SimulationConfig(
+            capacity_share=args.capacity_share, seed=args.seed + r, risk_exponent=args.risk_exponent
+        )
+        run = simulate(cycles, probability(model), model_fitter(monotone, seed=args.seed + r), config)
+        runs.append(run.assign(repeat=r))
+        summaries.append(summarise(run).assign(repeat=r))
+        print(f"  repeat {r + 1}/{args.repeats} done ({time.perf_counter() - started:.0f} s)", flush=True)
+    results, summary = runs[0], summaries[0]
+    all_results, all_summaries = pd.concat(runs, ignore_index=True), pd.concat(summaries, ignore_index=True)
     seconds = time.perf_counter() - started
 
     print(f"\nStart {args.start}, {args.cycles} monthly cycles, capacity {100 * args.capacity_share:g}% of the list "
           f"per cycle, detection {detection:.3f} (mean hidden inspector rate), initial model on "
           f"{len(labelled)} labelled rows of {labelled['as_of'].nunique()} as-of dates; "
           f"load + initial model {loaded:.0f} s, total {seconds:.0f} s.\n")
-    print("## Over the year\n")
+    print(f"## Over the year (seed {args.seed})\n")
     print(summary_table(summary))
-    print("\n## Per cycle\n")
+    if args.repeats > 1:
+        print(f"\n## Over the year, mean ± sd over {args.repeats} seeds\n")
+        print(repeats_table(all_summaries))
+        print(f"\n## Drift: the model's Spearman ρ with the true propensity, mean over {args.repeats} seeds\n")
+        print(drift_table(all_results))
+    print(f"\n## Per cycle (seed {args.seed})\n")
     print(cycle_table(results))
     args.out.write_text(
         json.dumps(
             {
                 "start": args.start.isoformat(), "cycles": args.cycles, "capacity_share": args.capacity_share,
-                "seed": args.seed, "detection": detection, "config": repr(config), "seconds": seconds,
-                "summary": summary.to_dict(orient="records"), "per_cycle": results.to_dict(orient="records"),
+                "seed": args.seed, "repeats": args.repeats, "risk_exponent": args.risk_exponent,
+                "detection": detection, "seconds": seconds,
+                "summary": all_summaries.to_dict(orient="records"),
+                "per_cycle": all_results.to_dict(orient="records"),
             },
             ensure_ascii=False, indent=1, default=str,
         ),
