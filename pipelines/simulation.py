@@ -178,6 +178,7 @@ class CycleResult:
     inspected: int
     violations: int
     hit_rate: float
+    expected_hit_rate: float  # Σ π · true hit probability / n: the design's hit rate without the coins' luck
     truth_rate: float
     hajek: float  # NaN for top-k (no design-based estimate)
     hajek_lo: float
@@ -262,6 +263,7 @@ def _result(
         inspected=len(chosen),
         violations=int(found.sum()),
         hit_rate=float(found.mean()) if len(found) else np.nan,
+        expected_hit_rate=float(pi @ cycle.hit_probability / pi.sum()),
         truth_rate=truth_rate,
         hajek=float(hajek),
         hajek_lo=float(lo),
@@ -284,6 +286,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         {
             "inspections": by["inspected"].sum(),
             "violations": by["violations"].sum(),
+            "expected_hit_rate": by["expected_hit_rate"].mean(),
             "spearman_first": by["spearman"].first(),
             "spearman_last": by["spearman"].last(),
             "oracle_first": by["oracle_ratio"].first(),

@@ -83,7 +83,9 @@ def repeats_table(summaries: pd.DataFrame) -> str:
     cover = by.apply(lambda g: f"{g['ci_covered'].sum()}/{g['cycles'].sum()}" if (g["ci_covered"] >= 0).all()
                      else "n/a", include_groups=False)
     cols = {
-        "hit rate": ms("hit_rate"), "vs uniform": ms("reduction_vs_uniform").str.replace("^", "−", regex=True),
+        "hit rate": ms("hit_rate"),
+        "expected hit rate": ms("expected_hit_rate"),
+        "vs uniform": ms("reduction_vs_uniform").str.replace("^", "−", regex=True),
         "CI covers truth": cover, "ρ last cycle": ms("spearman_last", False),
         "oracle ratio last cycle": ms("oracle_last", False), "distinct firms": by["distinct_firms"].mean().round(0),
     }
