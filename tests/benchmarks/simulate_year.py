@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--capacity-share", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=20240117)
     parser.add_argument("--repeats", type=int, default=1, help="seeds seed, seed+1, ...: coins, draws, retraining")
+    parser.add_argument("--no-monotone", action="store_true", help="retrain without the catalogue's risk directions")
     parser.add_argument("--risk-exponent", type=float, default=1.0, help="π ∝ probability ** exponent")
     parser.add_argument("--out", type=Path, default=Path("simulate_year.json"))
     args = parser.parse_args()
@@ -127,7 +128,8 @@ def main() -> None:
         config = SimulationConfig(
             capacity_share=args.capacity_share, seed=args.seed + r, risk_exponent=args.risk_exponent
         )
-        run = simulate(cycles, probability(model), model_fitter(monotone, seed=args.seed + r), config)
+        refit = model_fitter({} if args.no_monotone else monotone, seed=args.seed + r)
+        run = simulate(cycles, probability(model), refit, config)
         runs.append(run.assign(repeat=r))
         summaries.append(summarise(run).assign(repeat=r))
         print(f"  repeat {r + 1}/{args.repeats} done ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -138,6 +140,8 @@ def main() -> None:
     print(f"\nStart {args.start}, {args.cycles} monthly cycles, capacity {100 * args.capacity_share:g}% of the list "
           f"per cycle, detection {detection:.3f} (mean hidden inspector rate), initial model on "
           f"{len(labelled)} labelled rows of {labelled['as_of'].nunique()} as-of dates; "
+          f"risk π ∝ probability^{args.risk_exponent:g} (floor ¼ of uniform, cap 0.5), retraining "
+          f"{'without' if args.no_monotone else 'with'} monotone risk directions; "
           f"load + initial model {loaded:.0f} s, total {seconds:.0f} s.\n")
     print(f"## Over the year (seed {args.seed})\n")
     print(summary_table(summary))
@@ -153,6 +157,7 @@ def main() -> None:
             {
                 "start": args.start.isoformat(), "cycles": args.cycles, "capacity_share": args.capacity_share,
                 "seed": args.seed, "repeats": args.repeats, "risk_exponent": args.risk_exponent,
+                "monotone_retraining": not args.no_monotone,
                 "detection": detection, "seconds": seconds,
                 "summary": all_summaries.to_dict(orient="records"),
                 "per_cycle": all_results.to_dict(orient="records"),
