@@ -21,6 +21,15 @@ Truth. The list's violation rate in cycle t is mean_i(p_iq · d) over the listed
 expected share an inspection of a uniformly chosen listed firm finds. The Hájek estimate from a
 floored design targets exactly that. Top-k has π = 0 for most firms, so it has no design-based
 estimate; its sample hit rate is shown instead (it is not an estimate of the list's rate).
+
+Models. Every policy starts from one model trained on the historical random-draw labels (1/π
+weighted, early-stopped and calibrated on the latest labelled as-of date before the year). Between
+cycles a policy's model is refitted from scratch on its own results only (not the history), with
+a fixed number of rounds and the catalogue's monotone risk directions; the features of a result
+are the profile at the latest as-of date on or before its month (profiles are quarterly, so a
+firm's features, and top-k's choice, stay the same for the three months of a quarter). Simulated
+inspections do not feed back into the profiles (e.g. `inspections_violation_found_found_count_all`
+keeps its historical value).
 """
 
 from __future__ import annotations
