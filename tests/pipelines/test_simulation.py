@@ -129,3 +129,11 @@ def test_summary_puts_uniform_at_zero_reduction_and_risk_ahead_on_a_good_model()
     row = summary.set_index("policy")
     assert row.loc["uniform", "reduction_vs_uniform"] == pytest.approx(0.0)
     assert row.loc["top_k", "hit_rate"] > row.loc["risk", "hit_rate"] > row.loc["uniform", "hit_rate"]
+
+
+def test_expected_hit_rate_of_uniform_is_the_list_rate_and_rises_with_targeting() -> None:
+    cycle = planted_cycle()
+    results = simulate([cycle], by_x, lambda X, y, w: by_x, SimulationConfig(capacity_share=0.05))
+    row = results.set_index("policy")["expected_hit_rate"]
+    assert row["uniform"] == pytest.approx(cycle.hit_probability.mean())
+    assert row["top_k"] > row["risk"] > row["uniform"]
