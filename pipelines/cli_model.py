@@ -123,8 +123,9 @@ def model_list(ctx: typer.Context) -> None:
     for found in sorted(versions, key=lambda v: int(v.version)):
         v = client.get_model_version(MODEL_NAME, str(found.version))  # search results carry no aliases
         auc = client.get_run(str(v.run_id)).data.metrics.get("auc", float("nan"))
-        rows.append({"version": str(v.version), "aliases": list(v.aliases), "holdout_as_of": v.tags.get("holdout_as_of"),
-                     "auc": auc, "promotion_decision": v.tags.get("promotion_decision")})
+        rows.append({"version": str(v.version), "aliases": list(v.aliases),
+                     "holdout_as_of": v.tags.get("holdout_as_of"), "auc": auc,
+                     "promotion_decision": v.tags.get("promotion_decision")})
         table.add_row(str(v.version), ", ".join(v.aliases), v.tags.get("holdout_as_of", ""), f"{auc:.3f}",
                       v.tags.get("promotion_decision", ""))
     finish(state, {"command": "model list", "versions": rows}, f"{len(rows)} version(s)", table, EXIT_OK)
