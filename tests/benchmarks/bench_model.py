@@ -44,13 +44,14 @@ def main() -> None:
     parser.add_argument("--data-home", type=Path, required=True)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--explain-rows", type=int, default=50_000)
+    parser.add_argument("--folds", type=int, default=3, help="walk-forward folds (fewer when fewer dates exist)")
     parser.add_argument("--no-all-candidates", action="store_true", help="skip the all-candidate holdout model")
     args = parser.parse_args()
     settings = load_settings(None, data_home=args.data_home)
     figures: dict[str, object] = {}
 
     started = time.perf_counter()
-    options = TrainOptions(compare_all_candidates=not args.no_all_candidates)
+    options = TrainOptions(n_folds=args.folds, compare_all_candidates=not args.no_all_candidates)
     result = train(settings, options, progress=lambda m: print(f"  {time.perf_counter() - started:6.0f}s {m}"))
     figures["train_seconds"] = round(time.perf_counter() - started, 1)
     figures["train_breakdown_seconds"] = {k: round(v, 1) for k, v in result.seconds.items()}
