@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import ibis
+import ibis.expr.types as ir
 import pyarrow.parquet as pq
 
 from features.labels import labels_expr
@@ -53,6 +55,7 @@ def build_profiles(
             )
     con = connect(engine)
     tables = bronze_tables(con, settings.lake_dir / "bronze", engine)
+    tables["inspections"] = with_feedback(tables["inspections"], settings)
     catalogue = [f.describe() for f in all_features()]
     write_text_atomic(
         json.dumps(catalogue, ensure_ascii=False, indent=1), settings.lake_dir / "profiles" / "catalogue.json"
@@ -73,6 +76,25 @@ def build_profiles(
             ProfileResult(as_of, meta.num_rows, meta.num_columns - 2, pq.read_metadata(lab_path).num_rows, path)
         )
     return results
+
+
+def with_feedback(inspections: ir.Table, settings: Settings) -> ir.Table:
+    """The department's inspections plus the results recorded for our own plans
+    (`lake/feedback/<plan>/results.parquet`) that it does not hold yet: each a random draw
+    (双随机抽查) with its inclusion probability, so the next labels and features count it and
+    training weights it by 1/pi. Nothing changes when no plan has recorded results."""
+    from pipelines.planning import feedback_as_inspections  # the plan cycle imports this module
+
+    feedback = feedback_as_inspections(settings)
+    if feedback.empty:
+        return inspections
+    schema = inspections.schema()
+    frame = feedback.assign(
+        inspector_1=None, inspector_2=None, _source_file="lake/feedback", _source_row=range(len(feedback))
+    )
+    recorded = ibis.memtable(frame[list(schema.names)]).cast(schema)
+    new = recorded.filter(~recorded.inspection_id.isin(inspections.inspection_id))
+    return inspections.union(new)
 
 
 def _write(con: object, engine: Engine, expr: object, path: Path) -> None:
