@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from models.scorecard.engine import Scorecard, with_labels
 from models.scorecard.learned import CANDIDATES, LearnedScorecard
 from models.scorecard.ratios import read_ratio_tables
 from models.scorecard.schema import read_spec, write_spec
-from pipelines.lake import current_version, publish_version
+from pipelines.lake import current_version, new_version, publish_version
 from pipelines.profiles.flow import labels_dir, read_profile
 from pipelines.settings import Settings
 from pipelines.storage import write_parquet_atomic, write_text_atomic
@@ -35,10 +34,6 @@ from pipelines.storage import write_parquet_atomic, write_text_atomic
 
 def enterprise_catalogue() -> dict[str, Feature]:
     return {f.name: f for f in all_features()}
-
-
-def new_run() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
 def learned_dir(settings: Settings) -> Path:
@@ -114,7 +109,7 @@ def grade_enterprises(
     grades = model.score(frame)
     grades.insert(1, "as_of", as_of)
     out_dir = settings.lake_dir / "grades" / card / f"as_of={as_of.isoformat()}"
-    run = new_run()
+    run = new_version()
     out = out_dir / run / "grades.parquet"
     write_parquet_atomic(pa.Table.from_pandas(grades, preserve_index=False), out)
     publish_version(out_dir, run)
@@ -214,7 +209,7 @@ def fit_learned(
     """
     train = pd.concat([labelled(settings, d, horizon_days) for d in train_as_of], ignore_index=True)
     default = read_spec(settings.grading.scorecard)
-    run = new_run()
+    run = new_version()
     catalogue = enterprise_catalogue()
     population = read_features(settings, max(train_as_of), list(CANDIDATES))
     model = LearnedScorecard(version=f"learned-{run}", overrides=default.overrides)

@@ -4,12 +4,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import uuid
 from pathlib import Path
 
 from pipelines.storage import write_text_atomic
 
 KEEP_VERSIONS = 2
+
+
+def new_version() -> str:
+    """A version name that sorts by creation time: UTC timestamp plus a random suffix."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
 def current_version(table_dir: Path) -> Path | None:

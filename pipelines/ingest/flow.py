@@ -8,10 +8,8 @@ Bronze and quarantine are written as new versions and published only when the so
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -25,7 +23,7 @@ from pipelines.ingest.contracts import Contract, bronze_schema, load_contracts
 from pipelines.ingest.linking import NameAddressIndex
 from pipelines.ingest.normalise import UnreadableExtract, cast_to_contract, read_extract
 from pipelines.ingest.validate import EntityDates, KeyMemory, derive_checks, gx_context, gx_failures
-from pipelines.lake import current_version, publish_version
+from pipelines.lake import current_version, new_version, publish_version
 from pipelines.settings import Settings
 from pipelines.storage import write_parquet_atomic, write_text_atomic
 
@@ -88,7 +86,7 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
         raise FileNotFoundError(f"no extracts under {settings.raw_dir}; run `regulens generate` first")
     # Registration first: the other sources are checked against the enterprises it lists.
     order = sorted(sources or contracts, key=lambda s: (s != "registration", s))
-    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    run_id = new_version()
     bronze, quarantine = settings.lake_dir / "bronze", settings.lake_dir / "quarantine"
     reports = settings.lake_dir / "reports"
     gx_root = reports / "gx"

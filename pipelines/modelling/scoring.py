@@ -8,7 +8,6 @@ row per registered enterprise: probability, log-odds, rank (1 = highest risk), p
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import duckdb
@@ -20,7 +19,7 @@ import pyarrow as pa
 from models.explain import reason_codes
 from models.registry import CHALLENGER, CHAMPION, MODEL_NAME, GateDecision, connect, gate, version_by_alias
 from models.violation import ViolationModel
-from pipelines.lake import current_version, publish_version
+from pipelines.lake import current_version, new_version, publish_version
 from pipelines.modelling.data import load_frame
 from pipelines.modelling.report import evaluate_holdout
 from pipelines.modelling.tracking import load_catalogue
@@ -65,7 +64,7 @@ def score(settings: Settings, as_of: dt.date, ref: str = CHAMPION) -> dict[str, 
         }
     )
     table_dir = settings.lake_dir / "scores" / f"as_of={as_of.isoformat()}"
-    run = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    run = new_version()
     path = table_dir / run / "scores.parquet"
     write_parquet_atomic(pa.Table.from_pandas(out, preserve_index=False), path)
     publish_version(table_dir, run)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pyarrow.parquet as pq
 
 from features.labels import labels_expr
 from features.profile import all_features, profile_expr
-from pipelines.lake import current_version, publish_version
+from pipelines.lake import current_version, new_version, publish_version
 from pipelines.profiles.engines import Engine, bronze_tables, connect
 from pipelines.settings import Settings
 from pipelines.storage import write_parquet_atomic, write_text_atomic
@@ -62,7 +61,7 @@ def build_profiles(
     )
     results = []
     for as_of in as_of_dates:
-        run = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+        run = new_version()
         out = profile_dir(settings, as_of)
         path = out / run / "profile.parquet"
         _write(con, engine, profile_expr(tables, as_of).order_by("uscc"), path)
