@@ -25,7 +25,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     insert,
     select,
     update,
@@ -33,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from models.integrity.cases import Case, CaseState, Transition, move
+from pipelines.storage import sql_engine
 
 metadata = MetaData()
 cases_table = Table(
@@ -82,9 +82,7 @@ class CaseStore:
     """Cases, transitions and scan scores in one SQL database."""
 
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = sql_engine(url)
         metadata.create_all(self.engine)
 
     # --- cases -------------------------------------------------------------------------------

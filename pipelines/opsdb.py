@@ -27,7 +27,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     insert,
     select,
     update,
@@ -35,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from pipelines.draw.lifecycle import PlanState, check_transition
+from pipelines.storage import sql_engine
 
 metadata = MetaData()
 plans_table = Table(
@@ -109,9 +109,7 @@ class OpsStore:
     """Plans, tasks, results and the audit log in one SQL database."""
 
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url)
+        self.engine: Engine = sql_engine(url)
         metadata.create_all(self.engine)
 
     # --- plans -------------------------------------------------------------------------------

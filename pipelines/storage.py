@@ -12,9 +12,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @contextmanager
@@ -63,3 +67,12 @@ def write_text_atomic(text: str, path: Path) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def sql_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for an operational store; a SQLite file's folder is created first."""
+    from sqlalchemy import create_engine
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url)
