@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     city_spec: Path = PROJECT_ROOT / "data" / "city" / "foshan.yaml"
     contracts_dir: Path = PROJECT_ROOT / "data" / "contracts"
     extract_date: dt.date = Field(dt.date(2026, 1, 14), description="the day departments exported their extracts")
+    raw_home: Path | None = Field(None, description="where the extracts are; default <data_home>/raw")
+    # A jurisdiction whose labels are single inspections (not enterprises on as-of dates) describes
+    # its event-keyed profile here; see features/events.py and data/jurisdictions/chicago/.
+    profile_spec: Path | None = None
     generate: GenerateSettings = GenerateSettings()
     ingest: IngestSettings = IngestSettings()
     grading: GradingSettings = GradingSettings()
@@ -83,8 +87,8 @@ class Settings(BaseSettings):
 
     @property
     def raw_dir(self) -> Path:
-        """Department extracts, one folder per source."""
-        return self.data_home / "raw"
+        """Department extracts, one folder per source unless a contract names its files."""
+        return self.raw_home if self.raw_home is not None else self.data_home / "raw"
 
     @property
     def lake_dir(self) -> Path:
@@ -107,4 +111,17 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     class _FromFile(Settings):
         model_config = SettingsConfigDict(yaml_file=str(config))
 
-    return Settings.model_validate(_FromFile(**overrides).model_dump())
+    settings = Settings.model_validate(_FromFile(**overrides).model_dump())
+    # A jurisdiction's own files (contracts, extracts, profile spec) are named relative to its
+    # settings file, so `--config data/jurisdictions/chicago/regulens.yaml` works from anywhere;
+    # the data home (where output goes) stays relative to the working directory.
+    base = config.resolve().parent
+    relative = {
+        name: base / path
+        for name in JURISDICTION_PATHS
+        if name not in overrides and (path := getattr(settings, name)) is not None and not path.is_absolute()
+    }
+    return settings.model_copy(update=relative)
+
+
+JURISDICTION_PATHS = ("city_spec", "contracts_dir", "raw_home", "profile_spec")

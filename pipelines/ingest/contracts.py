@@ -45,8 +45,10 @@ class ContractMeta(_Strict):
     department: str
     format: Literal["csv", "parquet"]
     description: str
-    entity_key: str | None  # a `uscc` column, or None for sources about other things
-    knowledge_date: str
+    entity_key: str | None  # the entity's key column (a `uscc` credit code, a licence number), or None
+    # When the row became known; None for records joined to an event that dates them (an
+    # inspector assignment is known when its inspection is).
+    knowledge_date: str | None
     primary_key: list[str]
     columns: list[ColumnSpec]
     # Records dated before the entity existed are impossible; `event_month` compares months only
@@ -54,6 +56,8 @@ class ContractMeta(_Strict):
     event_date: str | None = None
     event_month: bool = False
     link: NameAddressLink | None = None
+    # Where the extract files are, as a glob under the raw folder; default `<source>/*`.
+    files: str | None = None
 
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:

@@ -127,10 +127,10 @@ def _ingest_source(
 ) -> tuple[SourceResult, pd.DataFrame | None]:
     source = contract.source
     result = SourceResult(source=source)
-    folder = settings.raw_dir / source
-    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    pattern = contract.meta.files or f"{source}/*"
+    files = sorted(p for p in settings.raw_dir.glob(pattern) if p.is_file())
     if not files:
-        result.failure = f"{source}: no extract files under {folder}"
+        result.failure = f"{source}: no extract files matching {settings.raw_dir / pattern}"
         return result, None
     entities = None
     index = None

@@ -7,6 +7,7 @@ so the caller can quarantine it with the raw text intact.
 from __future__ import annotations
 
 import csv
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +64,13 @@ def read_extract(path: Path, contract: Contract) -> RawBatch:
 
 
 def _read_csv(path: Path) -> pa.Table:
-    with path.open("rb") as fh:
-        head = fh.read(4096)
+    # A gzip extract (`.csv.gz`) is checked on its decompressed text; Arrow decompresses by suffix.
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(4096)
+    except gzip.BadGzipFile as err:
+        raise UnreadableExtract(f"{path.name} is not a readable gzip file: {err}") from err
     if b"\x00" in head:
         raise UnreadableExtract(f"{path.name} contains binary data (NUL bytes)")
     first_line = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")

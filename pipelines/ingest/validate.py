@@ -75,8 +75,9 @@ def derive_checks(
             valid = pd.Series(uscc_valid_mask(distinct), index=distinct, dtype=bool)
             checked = codes.map(valid).fillna(False).to_numpy(dtype=bool)
             out[f"{col.name}__check_character_ok"] = codes.isna().to_numpy() | checked
-    known = typed[meta.knowledge_date]
-    out["knowledge_date__not_in_future"] = (known.isna() | (known <= pd.Timestamp(extract_date))).to_numpy()
+    if meta.knowledge_date is not None:
+        known = typed[meta.knowledge_date]
+        out["knowledge_date__not_in_future"] = (known.isna() | (known <= pd.Timestamp(extract_date))).to_numpy()
     if entities is not None and meta.entity_key == "uscc":
         if meta.source != "registration":
             out["uscc__known_entity"] = entities.known(typed["uscc"])
