@@ -201,12 +201,21 @@ def profile(
         return
     from pipelines.profiles.flow import build_profiles
 
-    if not as_of:
-        raise typer.BadParameter("give at least one --as-of date", param_hint="--as-of")
     if engine not in ("duckdb", "spark"):
         raise typer.BadParameter(f"expected duckdb or spark, got {engine!r}", param_hint="--engine")
     state: State = ctx.obj
     settings = state.settings()
+    if settings.profile_spec is not None:
+        if as_of:
+            raise typer.BadParameter(
+                f"{settings.jurisdiction} profiles each event as of its own date ({settings.profile_spec});"
+                " --as-of does not apply",
+                param_hint="--as-of",
+            )
+        _profile_events(state, settings, engine)
+        return
+    if not as_of:
+        raise typer.BadParameter("give at least one --as-of date", param_hint="--as-of")
     dates = _parse_dates(as_of)
     with exit_2_on(FileNotFoundError, ValueError):
         results = build_profiles(settings, dates, engine=engine, horizon_days=horizon)  # type: ignore[arg-type]
@@ -234,6 +243,18 @@ def profile(
         table,
         EXIT_OK,
     )
+
+
+def _profile_events(state: State, settings: Settings, engine: str) -> None:
+    from pipelines.profiles.events_flow import build_event_profile
+
+    with exit_2_on(FileNotFoundError, ValueError):
+        r = build_event_profile(settings, engine=engine)  # type: ignore[arg-type]
+    table = Table("events", "features", "labelled", "seconds", title=f"event profile ({engine})")
+    table.add_row(f"{r.events:,}", f"{r.features:,}", f"{r.labelled:,}", f"{r.seconds:.1f}")
+    payload = {"command": "profile", "engine": engine, "events": r.events, "features": r.features,
+               "labelled": r.labelled, "path": str(r.path)}
+    finish(state, payload, f"built the event profile at {r.path}", table, EXIT_OK)
 
 
 @profile_app.command("show")
