@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -104,6 +103,20 @@ class JoinedSpec(_Spec):
     ages: list[AgeFeature] = []
 
 
+class GroupHistorySpec(_Spec):
+    """The recent record of a group the event belongs to through a joined source (the assigned
+    inspector's earlier inspections): counts and the share with each outcome, in windows."""
+
+    name: str
+    source: str
+    by: str  # the joined source's event id column
+    column: str  # the group column in the joined source
+    windows: list[int]
+    outcomes: list[str]  # names of history outcomes; a count outcome counts as "at least one"
+    dimension: Dimension = "supervision_history"
+    en: str
+
+
 class NearbySpec(_Spec):
     source: str
     date: str
@@ -124,6 +137,18 @@ class SeriesSpec(_Spec):
     columns: list[ColumnFeature]
 
 
+class BenchmarkSpec(_Spec):
+    """Someone else's score on some of the events, to compare with on the same rows (read only by
+    evaluation code, never a feature)."""
+
+    source: str
+    id: str
+    rows: str  # a boolean column: the rows to compare on
+    score: str
+    label: str
+    name: str
+
+
 class EventProfileSpec(_Spec):
     entity: EntitySpec
     events: EventsSpec
@@ -131,13 +156,16 @@ class EventProfileSpec(_Spec):
     history: HistorySpec | None = None
     attributes: list[ColumnFeature] = []
     joined: list[JoinedSpec] = []
+    group_history: list[GroupHistorySpec] = []
     nearby: list[NearbySpec] = []
     series: list[SeriesSpec] = []
+    benchmark: BenchmarkSpec | None = None
 
     @property
     def sources(self) -> list[str]:
         """Every bronze source the profile reads."""
-        names = [self.events.source, *(j.source for j in self.joined), *(n.source for n in self.nearby)]
+        names = [self.events.source, *(j.source for j in self.joined), *(g.source for g in self.group_history),
+                 *(n.source for n in self.nearby)]
         return list(dict.fromkeys([*names, *(s.source for s in self.series)]))
 
     @property
@@ -182,8 +210,17 @@ def event_features(spec: EventProfileSpec) -> list[Feature]:
         for c in j.columns:
             out.append(_feature(f"{j.source}_{c.column}", j.source, c.en, "category" if c.categorical else "value",
                                 None, c.dimension or j.dimension, c.direction, c.categorical))
-        for a in j.ages:
-            out.append(_feature(a.name, j.source, a.en, "years", None, j.dimension, 0))
+        for age in j.ages:
+            out.append(_feature(age.name, j.source, age.en, "years", None, j.dimension, 0))
+    outcomes = {o.name: o for o in spec.history.outcomes} if spec.history else {}
+    for g in spec.group_history:
+        for w in g.windows:
+            out.append(_feature(f"{g.name}_events_{w}d", g.source, f"earlier inspections of {g.en}", "records", w,
+                                g.dimension, 0))
+            for name in g.outcomes:
+                out.append(_feature(f"{g.name}_{name}_rate_{w}d", g.source,
+                                    f"share of {g.en}'s earlier inspections with {outcomes[name].en}", "ratio", w,
+                                    g.dimension, outcomes[name].direction))
     for n in spec.nearby:
         for r in n.radii_m:
             for w in n.windows:
@@ -191,8 +228,9 @@ def event_features(spec: EventProfileSpec) -> list[Feature]:
                                     n.dimension, n.direction))
     for s in spec.series:
         for c in s.columns:
-            out.append(_feature(f"{s.source}_{c.column}_{s.days}d", s.source, f"{c.en}, mean of the {s.days} days before",
-                                "value", s.days, s.dimension, c.direction))
+            words = f"{c.en}, mean of the {s.days} days before"
+            out.append(_feature(f"{s.source}_{c.column}_{s.days}d", s.source, words, "value", s.days, s.dimension,
+                                c.direction))
     return out
 
 
@@ -203,6 +241,7 @@ def zero_filled(spec: EventProfileSpec) -> list[str]:
         windows = [window_label(w) for w in spec.history.windows]
         names += [f"history_events_{w}" for w in windows]
         names += [f"history_{o.name}_{w}" for o in spec.history.outcomes for w in windows]
+    names += [f"{g.name}_events_{w}d" for g in spec.group_history for w in g.windows]
     names += [f"{n.source}_within_{r}m_{w}d" for n in spec.nearby for r in n.radii_m for w in n.windows]
     return names
 
@@ -227,6 +266,8 @@ def event_profile_expr(spec: EventProfileSpec, tables: dict[str, ir.Table]) -> i
         parts.append(_history(spec, spine, ev))
     for j in spec.joined:
         parts.append(_joined(j, spine, tables[j.source]))
+    for g in spec.group_history:
+        parts.append(_group_history(spec, g, spine, ev, tables[g.source]))
     for n in spec.nearby:
         parts.append(_nearby(n, spine, tables[n.source]))
     profile = spine
@@ -289,6 +330,35 @@ def _history(spec: EventProfileSpec, spine: ir.Table, ev: ir.Table) -> ir.Table:
     return out.mutate(history_first_record=ibis.literal(0))
 
 
+def _group_history(
+    spec: EventProfileSpec, g: GroupHistorySpec, spine: ir.Table, ev: ir.Table, source: ir.Table
+) -> ir.Table:
+    """Each event's group (e.g. its inspector) and that group's events strictly before the date."""
+    if spec.history is None:
+        raise ValueError(f"group history {g.name!r} needs the `history` block (it names the outcomes)")
+    outcomes = {o.name: o for o in spec.history.outcomes}
+    unknown = sorted(set(g.outcomes) - set(outcomes))
+    if unknown:
+        raise ValueError(f"group history {g.name!r} names outcomes {unknown} that `history` does not define")
+    groups = source.select(_gid=source[g.by], _grp=source[g.column])
+    past = ev.select(
+        _pid=ev[spec.events.id], _pd=ev[spec.events.date].epoch_days(),
+        **{f"_o_{n}": (_outcome(ev, outcomes[n]) > 0).cast("float64") for n in g.outcomes},
+    )
+    past = past.join(groups, past._pid == groups._gid).select("_pd", "_grp", *(f"_o_{n}" for n in g.outcomes))
+    mine = spine.select("_id", "_asof_d")
+    mine = mine.join(groups, mine._id == groups._gid).select("_id", "_asof_d", _mygrp=groups._grp)
+    horizon = max(g.windows)
+    j = mine.join(past, [mine._mygrp == past._grp, past._pd < mine._asof_d, past._pd >= mine._asof_d - horizon])
+    age = j._asof_d - j._pd
+    aggs: dict[str, ir.Value] = {}
+    for w in g.windows:
+        aggs[f"{g.name}_events_{w}d"] = j.count(where=age <= w)
+        for n in g.outcomes:
+            aggs[f"{g.name}_{n}_rate_{w}d"] = j[f"_o_{n}"].mean(where=age <= w)
+    return j.group_by("_id").aggregate(**aggs)
+
+
 def _outcome(ev: ir.Table, o: Outcome) -> ir.Value:
     if o.equals is not None:
         return (ev[o.column] == o.equals).cast("int64")
@@ -326,7 +396,8 @@ def _nearby(n: NearbySpec, spine: ir.Table, source: ir.Table) -> ir.Table:
     pts = source.filter(source[n.latitude].notnull() & source[n.longitude].notnull() & source[n.date].notnull())
     pts = pts.select(
         _pd=pts[n.date].epoch_days(), _plat=pts[n.latitude], _plon=pts[n.longitude],
-        _pcx=(pts[n.longitude] / cell_lon).floor().cast("int64"), _pcy=(pts[n.latitude] / cell_lat).floor().cast("int64"),
+        _pcx=(pts[n.longitude] / cell_lon).floor().cast("int64"),
+        _pcy=(pts[n.latitude] / cell_lat).floor().cast("int64"),
     )
     ev = spine.filter(spine._lat.notnull() & spine._lon.notnull())
     ev = ev.select("_id", "_asof_d", "_lat", "_lon", _cx=(ev._lon / cell_lon).floor().cast("int64"),

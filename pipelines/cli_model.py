@@ -30,15 +30,29 @@ def train(
     folds: Annotated[int, typer.Option(min=1, help="walk-forward cross-validation folds")] = 3,
     horizon: Annotated[int, typer.Option(min=1, help="label horizon in days (as profiled)")] = 180,
     label_policy: Annotated[str, typer.Option(help="naive | random_ipw | random_ipw_complaints")] = "random_ipw",
+    before: Annotated[
+        str | None, typer.Option(help="event-keyed jurisdictions: train on events before this date, score the rest")
+    ] = None,
+    population: Annotated[
+        str | None, typer.Option(help="event-keyed jurisdictions: train only on events with COLUMN=VALUE")
+    ] = None,
+    all_factors: Annotated[bool, typer.Option(help="event-keyed jurisdictions: use every candidate")] = False,
 ) -> None:
-    """Train the violation model on every profiled as-of date; register it as `challenger`."""
+    """Train the violation model on every profiled as-of date; register it as `challenger`.
+
+    In a jurisdiction with an event-keyed profile (Chicago), train with temporal validation on the
+    events before --before, score the events from that date on, and compare with the
+    jurisdiction's benchmark score on the same rows."""
+    state: State = ctx.obj
+    if state.settings().profile_spec is not None:
+        _train_events(state, before, population, None if all_factors else factors, folds)
+        return
     from models.labels import LabelPolicy
     from pipelines.modelling.data import load_frame
     from pipelines.modelling.tracking import load_catalogue, log_training
     from pipelines.modelling.train import TrainOptions
     from pipelines.modelling.train import train as run_training
 
-    state: State = ctx.obj
     settings = state.settings()
     try:
         policy = LabelPolicy(label_policy)
@@ -65,6 +79,53 @@ def train(
     }
     title = (f"registered {logged['model_uri']} as challenger; {len(result.factors)} factors (stability "
              f"{result.stability:.2f}); holdout AUC {head['auc']:.3f}; `regulens model promote` to make it champion")
+    finish(state, summary, title, table, EXIT_OK)
+
+
+def _train_events(state: State, before: str | None, population: str | None, factors: int | None, folds: int) -> None:
+    from pipelines.modelling.benchmark import compare_with_benchmark
+    from pipelines.modelling.events import EventTrainOptions, load_events, train_events
+    from pipelines.modelling.events_tracking import (
+        benchmark_frame,
+        log_event_training,
+        save_benchmark,
+        save_event_scores,
+    )
+
+    settings = state.settings()
+    if before is None:
+        raise typer.BadParameter("an event-keyed jurisdiction trains on the events before a date: give --before",
+                                 param_hint="--before")
+    cutoff = _date(before, [], "--before")
+    pop = None
+    if population is not None:
+        if "=" not in population:
+            raise typer.BadParameter(f"expected COLUMN=VALUE, got {population!r}", param_hint="--population")
+        column, value = population.split("=", 1)
+        pop = (column.strip(), value.strip())
+    options = EventTrainOptions(cutoff=cutoff, n_folds=folds, factors=factors, population=pop)
+    with exit_2_on(FileNotFoundError, ValueError):
+        result = train_events(settings, options)
+    scores_path = save_event_scores(settings, result)
+    report = None
+    if result.spec.benchmark is not None:
+        labels = load_events(settings, result.spec)[[result.spec.events.id, result.spec.label.name]]
+        report = compare_with_benchmark(settings, result.spec, result.scores, labels)
+        save_benchmark(settings, report, options.describe())
+    logged = log_event_training(settings, result, report)
+    table = None
+    summary: dict = {"command": "train", **logged, "options": options.describe(), "cv_auc": result.cv_auc,
+                     "factors": result.factors, "rows": result.rows, "scores": str(scores_path),
+                     "seconds": result.seconds}
+    if report is not None:
+        shown = benchmark_frame(report)
+        table = Table(*shown.columns, title=f"benchmark: {report.name}, the same {len(report.rows):,} rows")
+        for row in shown.itertuples(index=False):
+            table.add_row(*(f"{v:,}" if isinstance(v, float) else str(v) for v in row))
+        summary["benchmark"] = report.table.to_dict(orient="records")
+        summary["label_agreement"] = report.label_agreement
+    title = (f"registered {logged['model_uri']} as challenger; {len(result.factors)} factors; cross-validated AUC "
+             f"{result.cv_auc:.3f}; scored {len(result.scores):,} events from {cutoff} ({scores_path})")
     finish(state, summary, title, table, EXIT_OK)
 
 

@@ -57,7 +57,8 @@ def build_event_profile(settings: Settings, engine: Engine = "duckdb") -> EventP
         path = str(version / "*.parquet") if engine == "duckdb" else str(version)
         tables[source] = con.read_parquet(path, table_name=f"bronze_{source}")
     catalogue = [f.describe() for f in event_features(spec)]
-    write_text_atomic(json.dumps(catalogue, ensure_ascii=False, indent=1), events_profile_dir(settings) / "catalogue.json")
+    text = json.dumps(catalogue, ensure_ascii=False, indent=1)
+    write_text_atomic(text, events_profile_dir(settings) / "catalogue.json")
     run = new_version()
     profile_path = events_profile_dir(settings) / run / "profile.parquet"
     write_parquet_atomic(con.to_pyarrow(event_profile_expr(spec, tables).order_by(spec.events.id)), profile_path)
