@@ -27,6 +27,7 @@ the mean of 2014-08-31, 09-01 and 09-02.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -149,6 +150,16 @@ class BenchmarkSpec(_Spec):
     name: str
 
 
+class TrainingSpec(_Spec):
+    """The jurisdiction's training defaults, chosen on the cross-validation folds (flags override)."""
+
+    cutoff: dt.date | None = None
+    folds: int = 3
+    factors: int | None = None  # None: every candidate
+    monotone: bool = False
+    exclude_sources: list[str] = []
+
+
 class EventProfileSpec(_Spec):
     entity: EntitySpec
     events: EventsSpec
@@ -160,6 +171,7 @@ class EventProfileSpec(_Spec):
     nearby: list[NearbySpec] = []
     series: list[SeriesSpec] = []
     benchmark: BenchmarkSpec | None = None
+    training: TrainingSpec = TrainingSpec()
 
     @property
     def sources(self) -> list[str]:

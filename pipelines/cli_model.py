@@ -26,17 +26,22 @@ def _date(value: str | None, settings_dates: list[dt.date], option: str) -> dt.d
 
 def train(
     ctx: typer.Context,
-    factors: Annotated[int, typer.Option(min=1, help="size of the short list of factors")] = 12,
-    folds: Annotated[int, typer.Option(min=1, help="walk-forward cross-validation folds")] = 3,
+    factors: Annotated[
+        int | None, typer.Option(min=1, help="size of the short list of factors [default: 12; event-keyed: the spec's]")
+    ] = None,
+    folds: Annotated[
+        int | None, typer.Option(min=1, help="walk-forward folds [default: 3; event-keyed: the spec's]")
+    ] = None,
     horizon: Annotated[int, typer.Option(min=1, help="label horizon in days (as profiled)")] = 180,
     label_policy: Annotated[str, typer.Option(help="naive | random_ipw | random_ipw_complaints")] = "random_ipw",
     before: Annotated[
-        str | None, typer.Option(help="event-keyed jurisdictions: train on events before this date, score the rest")
+        str | None,
+        typer.Option(help="event-keyed jurisdictions: train on events before this date, score the rest"
+                     " [default: the spec's training.cutoff]"),
     ] = None,
     population: Annotated[
         str | None, typer.Option(help="event-keyed jurisdictions: train only on events with COLUMN=VALUE")
     ] = None,
-    all_factors: Annotated[bool, typer.Option(help="event-keyed jurisdictions: use every candidate")] = False,
 ) -> None:
     """Train the violation model on every profiled as-of date; register it as `challenger`.
 
@@ -45,7 +50,7 @@ def train(
     jurisdiction's benchmark score on the same rows."""
     state: State = ctx.obj
     if state.settings().profile_spec is not None:
-        _train_events(state, before, population, None if all_factors else factors, folds)
+        _train_events(state, before, population, factors, folds)
         return
     from models.labels import LabelPolicy
     from pipelines.modelling.data import load_frame
@@ -60,7 +65,7 @@ def train(
         raise typer.BadParameter(
             f"expected one of {[p.value for p in LabelPolicy]}, got {label_policy!r}", param_hint="--label-policy"
         ) from error
-    options = TrainOptions(horizon_days=horizon, n_folds=folds, factors=factors, label_policy=policy)
+    options = TrainOptions(horizon_days=horizon, n_folds=folds or 3, factors=factors or 12, label_policy=policy)
     with exit_2_on(FileNotFoundError, ValueError):
         result = run_training(settings, options, progress=lambda m: err.print(f"[dim]{m}[/dim]"))
     holdout_X = load_frame(settings, [result.holdout_fold.test], horizon, columns=result.factors)[result.factors]
@@ -82,29 +87,29 @@ def train(
     finish(state, summary, title, table, EXIT_OK)
 
 
-def _train_events(state: State, before: str | None, population: str | None, factors: int | None, folds: int) -> None:
+def _train_events(
+    state: State, before: str | None, population: str | None, factors: int | None, folds: int | None
+) -> None:
     from pipelines.modelling.benchmark import compare_with_benchmark
-    from pipelines.modelling.events import EventTrainOptions, load_events, train_events
+    from pipelines.modelling.events import load_events, options_from_spec, train_events
     from pipelines.modelling.events_tracking import (
         benchmark_frame,
         log_event_training,
         save_benchmark,
         save_event_scores,
     )
+    from pipelines.profiles.events_flow import event_spec
 
     settings = state.settings()
-    if before is None:
-        raise typer.BadParameter("an event-keyed jurisdiction trains on the events before a date: give --before",
-                                 param_hint="--before")
-    cutoff = _date(before, [], "--before")
+    cutoff = _date(before, [], "--before") if before is not None else None
     pop = None
     if population is not None:
         if "=" not in population:
             raise typer.BadParameter(f"expected COLUMN=VALUE, got {population!r}", param_hint="--population")
         column, value = population.split("=", 1)
         pop = (column.strip(), value.strip())
-    options = EventTrainOptions(cutoff=cutoff, n_folds=folds, factors=factors, population=pop)
     with exit_2_on(FileNotFoundError, ValueError):
+        options = options_from_spec(event_spec(settings), cutoff=cutoff, n_folds=folds, factors=factors, population=pop)
         result = train_events(settings, options)
     scores_path = save_event_scores(settings, result)
     report = None
@@ -121,11 +126,11 @@ def _train_events(state: State, before: str | None, population: str | None, fact
         shown = benchmark_frame(report)
         table = Table(*shown.columns, title=f"benchmark: {report.name}, the same {len(report.rows):,} rows")
         for row in shown.itertuples(index=False):
-            table.add_row(*(f"{v:,}" if isinstance(v, float) else str(v) for v in row))
+            table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
         summary["benchmark"] = report.table.to_dict(orient="records")
         summary["label_agreement"] = report.label_agreement
     title = (f"registered {logged['model_uri']} as challenger; {len(result.factors)} factors; cross-validated AUC "
-             f"{result.cv_auc:.3f}; scored {len(result.scores):,} events from {cutoff} ({scores_path})")
+             f"{result.cv_auc:.3f}; scored {len(result.scores):,} events from {options.cutoff} ({scores_path})")
     finish(state, summary, title, table, EXIT_OK)
 
 

@@ -45,6 +45,7 @@ class EventTrainOptions:
     # Train only on events whose column equals a value (e.g. the licence type being benchmarked).
     population: tuple[str, str] | None = None
     exclude: tuple[str, ...] = ()
+    exclude_sources: tuple[str, ...] = ()
     # Refit the final model on every event before the cut-off (validation window included) with
     # the number of rounds early stopping chose; the calibration stays the validation window's.
     refit: bool = True
@@ -59,6 +60,7 @@ class EventTrainOptions:
             "cutoff": self.cutoff.isoformat(), "n_folds": self.n_folds, "fold_days": self.fold_days,
             "validation_days": self.validation_days, "factors": self.factors or "all", "monotone": self.monotone,
             "population": "=".join(self.population) if self.population else "all", "exclude": ",".join(self.exclude),
+            "exclude_sources": ",".join(self.exclude_sources),
             "refit": self.refit, **{f"model_{k}": v for k, v in self.model_params},
         }
 
@@ -104,6 +106,18 @@ def load_event_catalogue(settings: Settings) -> dict[str, dict]:
     return {f["name"]: f for f in json.loads(path.read_text(encoding="utf-8"))}
 
 
+def options_from_spec(spec: EventProfileSpec, **overrides: Any) -> EventTrainOptions:
+    """The jurisdiction's training defaults (`training` in its profile spec), then the overrides
+    that are not None."""
+    t = spec.training
+    chosen: dict[str, Any] = {"cutoff": t.cutoff, "n_folds": t.folds, "factors": t.factors, "monotone": t.monotone,
+                              "exclude_sources": tuple(t.exclude_sources)}
+    chosen.update({k: v for k, v in overrides.items() if v is not None})
+    if chosen["cutoff"] is None:
+        raise ValueError("no cut-off date: give --before or set training.cutoff in the profile spec")
+    return EventTrainOptions(**chosen)
+
+
 def event_folds(options: EventTrainOptions) -> list[EventFold]:
     folds = []
     for k in range(1, options.n_folds + 1):
@@ -119,7 +133,10 @@ def train_events(settings: Settings, options: EventTrainOptions) -> EventTrainRe
     spec = event_spec(settings)
     frame = load_events(settings, spec)
     catalogue = load_event_catalogue(settings)
-    candidates = [c for c in catalogue if c in frame.columns and c not in options.exclude]
+    candidates = [
+        c for c in catalogue
+        if c in frame.columns and c not in options.exclude and catalogue[c]["source"] not in options.exclude_sources
+    ]
     label = spec.label.name
     cutoff = pd.Timestamp(options.cutoff)
     before = frame[frame["as_of"] < cutoff]

@@ -83,4 +83,5 @@ def log_event_training(settings: Settings, result: EventTrainResult, report: Ben
 
 def benchmark_frame(report: BenchmarkReport) -> pd.DataFrame:
     """The benchmark table rounded for printing."""
-    return report.table.round({"base_rate": 3, "auc": 3, "first_half_share": 3, "days_earlier": 2})
+    shown = report.table.round({"base_rate": 3, "auc": 3, "first_half_share": 3, "days_earlier": 2})
+    return shown.astype({"rows": int})
