@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def _read_csv(path: Path) -> pa.Table:
     try:
         with opener(path, "rb") as fh:
             head = fh.read(4096)
-    except gzip.BadGzipFile as err:
+    except (gzip.BadGzipFile, zlib.error, EOFError) as err:
         raise UnreadableExtract(f"{path.name} is not a readable gzip file: {err}") from err
     if b"\x00" in head:
         raise UnreadableExtract(f"{path.name} contains binary data (NUL bytes)")
