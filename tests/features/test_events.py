@@ -43,6 +43,10 @@ M_LAT = 1 / 111_320  # one metre north, in degrees
 
 
 def tables() -> dict[str, ibis.Table]:
+    return {name: ibis.memtable(frame) for name, frame in frames().items()}
+
+
+def frames() -> dict[str, pd.DataFrame]:
     inspections = pd.DataFrame(
         {
             "inspection_id": [1, 2, 3, 4, 5, 6],
@@ -75,9 +79,8 @@ def tables() -> dict[str, ibis.Table]:
         }
     )
     weather = pd.DataFrame({"date": [D(2014, 2, 27), D(2014, 2, 28), D(2014, 3, 1)], "temp": [10.0, 20.0, 99.0]})
-    frames = {"inspections": inspections, "licences": licences, "sanitarians": sanitarians,
-              "complaints": complaints, "weather": weather}
-    return {name: ibis.memtable(frame) for name, frame in frames.items()}
+    return {"inspections": inspections, "licences": licences, "sanitarians": sanitarians,
+            "complaints": complaints, "weather": weather}
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +150,20 @@ def test_chicago_spec_loads() -> None:
     spec = load_spec(Path(__file__).resolve().parents[2] / "data" / "jurisdictions" / "chicago" / "profile.yaml")
     assert spec.entity.key == "license" and spec.benchmark is not None
     assert len(event_features(spec)) > 50
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_builds_the_same_event_profile(profile: pd.DataFrame) -> None:
+    from pipelines.profiles.engines import connect
+
+    con = connect("spark")
+    spark = con.execute(event_profile_expr(SPEC, tables())).set_index("inspection_id").sort_index()
+    duck = profile.sort_index()
+    assert list(spark.columns) == list(duck.columns)
+    for column in duck.columns:
+        a, b = duck[column], spark[column]
+        if a.dtype == object or column in ("as_of", "risk", "sanitarians_sanitarian"):
+            assert [None if pd.isna(v) else str(v)[:10] for v in a] == [None if pd.isna(v) else str(v)[:10] for v in b]
+        else:
+            pd.testing.assert_series_equal(a.astype("float64"), b.astype("float64"), check_names=False)
