@@ -44,11 +44,13 @@ def main() -> None:
         by_source.setdefault(f.source, []).append(f.name)
     kept_out = default.exclude_sources
     variants = {
-        "default (spec: monotone, no nearby/weather, all remaining candidates)": default,
-        "every family (nearby counts and weather included)": dataclasses.replace(default, exclude_sources=()),
-        "every family, no monotone constraints": dataclasses.replace(default, exclude_sources=(), monotone=False),
+        "default (the spec: monotone, no nearby counts or weather, 12 factors)": default,
+        "every family, every candidate": dataclasses.replace(default, exclude_sources=(), factors=None),
+        "every family, every candidate, no monotone constraints": dataclasses.replace(
+            default, exclude_sources=(), factors=None, monotone=False),
+        "every family, 12 factors": dataclasses.replace(default, exclude_sources=()),
         "default without monotone constraints": dataclasses.replace(default, monotone=False),
-        "default, 12-factor short list": dataclasses.replace(default, factors=12),
+        "default, every remaining candidate (no short list)": dataclasses.replace(default, factors=None),
         "default + nearby counts (no weather)": dataclasses.replace(
             default, exclude_sources=tuple(s for s in kept_out if s == "weather")),
         "default, trained on retail food establishments only": dataclasses.replace(
