@@ -180,6 +180,24 @@ app.add_typer(profile_app, name="profile")
 app.add_typer(grade_app, name="grade")
 app.add_typer(integrity_app, name="integrity")
 app.add_typer(plan_app, name="plan")
+contracts_app = typer.Typer(no_args_is_help=True, help="A jurisdiction's data contracts.")
+app.add_typer(contracts_app, name="contracts")
+
+
+@contracts_app.command("build")
+def contracts_build(
+    ctx: typer.Context,
+    spec: Annotated[Path, typer.Argument(help="the jurisdiction's sources.yaml")],
+    out: Annotated[Path, typer.Option(help="folder for the <source>.json contracts")],
+) -> None:
+    """Write one GX contract per source described in SPEC (see pipelines/ingest/contract_builder.py)."""
+    from pipelines.ingest.contract_builder import build_contracts
+
+    state: State = ctx.obj
+    with exit_2_on(ValueError):
+        written = build_contracts(spec, out)
+    finish(state, {"command": "contracts build", "contracts": [str(p) for p in written]},
+           f"wrote {len(written)} contract(s) under {out}", None, EXIT_OK)
 
 
 def _parse_dates(values: list[str]) -> list[dt.date]:
