@@ -18,11 +18,12 @@ before the event's date (`as_of`). Families:
   linking for records with a place but no entity key: complaints, crimes);
 - series: a global daily series averaged over the days before the date (weather).
 
-Worked example (Chicago): inspection 1459398 of licence 1000572 on 2014-09-03 gets
-`history_critical_last` = the critical count of the licence's previous inspection (dated before
-2014-09-03), `sanitation_complaints_within_500m_90d` = 311 complaints created 2014-06-05..
-2014-09-02 within 500 m of the licence's inspection address, and `weather_temperature_max_3d` =
-the mean of 2014-08-31, 09-01 and 09-02.
+Worked example (Chicago): inspection 1199491 of licence 2008126 on 2014-09-03 has
+`history_events_all` 2 (the licence's canvass inspections before that day),
+`history_critical_last` 3 (critical violations at the previous one), `history_days_since_last`
+490, `sanitation_complaints_within_500m_90d` 6 (311 complaints created 2014-06-05..2014-09-02
+within 500 m of its address), `weather_temperature_max_3d` 82.0 (mean maximum of 08-31, 09-01
+and 09-02) and `licence_age_years` 4.75 (since the licence's first term).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from features.spec import Dimension, Feature, window_label
 
 M_PER_DEGREE_LAT = 111_320.0
+MAX_LATITUDE = 70.0  # spatial linking holds for places up to 70 degrees north or south
 
 
 class _Spec(BaseModel):
@@ -397,13 +399,14 @@ def _joined(j: JoinedSpec, spine: ir.Table, source: ir.Table) -> ir.Table:
 
 def _nearby(n: NearbySpec, spine: ir.Table, source: ir.Table) -> ir.Table:
     """Counts of the source's points within each radius and window, via a grid join: points and
-    events fall in square cells of the largest radius, and each event looks at its own cell and
-    the eight around it, so no pair beyond one cell apart is ever compared."""
+    events fall in cells at least the largest radius across, and each event looks at its own cell
+    and the eight around it, so no pair beyond one cell apart is ever compared."""
     radius = max(n.radii_m)
     cell_lat = radius / M_PER_DEGREE_LAT
-    # The spine's mean latitude fixes the east-west scale; a city spans a fraction of a degree.
-    lat0 = math.radians(41.85)
-    cell_lon = radius / (M_PER_DEGREE_LAT * math.cos(lat0))
+    # A degree of longitude shrinks with latitude: cells are wide enough for any place within
+    # MAX_LATITUDE of the equator (so the 3 x 3 neighbourhood never misses a point in range), and
+    # each pair's east-west distance uses the event's own latitude.
+    cell_lon = radius / (M_PER_DEGREE_LAT * math.cos(math.radians(MAX_LATITUDE)))
     horizon = max(n.windows)
     pts = source.filter(source[n.latitude].notnull() & source[n.longitude].notnull() & source[n.date].notnull())
     pts = pts.select(
@@ -419,7 +422,7 @@ def _nearby(n: NearbySpec, spine: ir.Table, source: ir.Table) -> ir.Table:
     j = ev9.join(pts, [ev9._cx == pts._pcx, ev9._cy == pts._pcy, pts._pd < ev9._asof_d,
                        pts._pd >= ev9._asof_d - horizon])
     dy = (j._plat - j._lat) * M_PER_DEGREE_LAT
-    dx = (j._plon - j._lon) * (M_PER_DEGREE_LAT * math.cos(lat0))
+    dx = (j._plon - j._lon) * M_PER_DEGREE_LAT * (j._lat * (math.pi / 180)).cos()
     d2 = dx * dx + dy * dy
     age = j._asof_d - j._pd
     aggs = {

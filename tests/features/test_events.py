@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import ibis
@@ -40,6 +41,7 @@ SPEC = EventProfileSpec.model_validate(
 )
 LAT, LON = 41.9, -87.65
 M_LAT = 1 / 111_320  # one metre north, in degrees
+M_LON = M_LAT / math.cos(math.radians(LAT))  # one metre east at LAT
 
 
 def tables() -> dict[str, ibis.Table]:
@@ -73,9 +75,10 @@ def frames() -> dict[str, pd.DataFrame]:
     )
     complaints = pd.DataFrame(
         {
-            "created": [D(2014, 2, 20), D(2014, 2, 20), D(2014, 3, 1), D(2014, 1, 1)],
-            "lat": [LAT + 50 * M_LAT, LAT + 500 * M_LAT, LAT, LAT],  # 50 m, 500 m, same day, too early
-            "lon": [LON, LON, LON, LON],
+            # 50 m north, 500 m north, same day, too early, 700 m east, 1,200 m east
+            "created": [D(2014, 2, 20), D(2014, 2, 20), D(2014, 3, 1), D(2014, 1, 1), D(2014, 2, 25), D(2014, 2, 25)],
+            "lat": [LAT + 50 * M_LAT, LAT + 500 * M_LAT, LAT, LAT, LAT, LAT],
+            "lon": [LON, LON, LON, LON, LON + 700 * M_LON, LON + 1200 * M_LON],
         }
     )
     weather = pd.DataFrame({"date": [D(2014, 2, 27), D(2014, 2, 28), D(2014, 3, 1)], "temp": [10.0, 20.0, 99.0]})
@@ -126,7 +129,8 @@ def test_group_history_uses_the_groups_earlier_events(profile: pd.DataFrame) -> 
 
 def test_nearby_counts_respect_radius_window_and_date(profile: pd.DataFrame) -> None:
     assert profile.loc[3, "complaints_within_100m_30d"] == 1  # the 50 m one; not the same-day one
-    assert profile.loc[3, "complaints_within_1000m_30d"] == 2  # plus 500 m; 2014-01-01 is too early
+    # plus 500 m north and 700 m east; not 1,200 m east, and 2014-01-01 is too early
+    assert profile.loc[3, "complaints_within_1000m_30d"] == 3
     assert profile.loc[5, "complaints_within_1000m_30d"] == 0  # no place: zero, not an error
 
 
