@@ -98,6 +98,9 @@ def champion_city(profiled_city: Settings, tmp_path_factory: pytest.TempPathFact
 
 
 def copy_home(champion_city: Path, tmp_path: Path) -> Path:
+    """A copy per test: registry, lake and operational database are the copy's own. MLflow keeps the
+    experiment's artifact folder as an absolute path, so a run logged in the copy stores its files
+    under `champion_city` (new run folders only; nothing there is changed)."""
     return Path(shutil.copytree(champion_city, tmp_path / "home"))
 
 
