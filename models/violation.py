@@ -30,6 +30,7 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
         lambda_l2: float = 5.0,
         max_rounds: int = 2000,
         early_stopping_rounds: int = 100,
+        rounds_without_validation: int = 300,
         calibration: str = "sigmoid",
         monotone: dict[str, int] | None = None,
         seed: int = 20240117,
@@ -42,6 +43,7 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
         self.lambda_l2 = lambda_l2
         self.max_rounds = max_rounds
         self.early_stopping_rounds = early_stopping_rounds
+        self.rounds_without_validation = rounds_without_validation
         self.calibration = calibration
         self.monotone = monotone
         self.seed = seed
@@ -93,7 +95,7 @@ class ViolationModel(ClassifierMixin, BaseEstimator):
             Xv, yv, wv = eval_set
             valid_sets = [lgb.Dataset(self._prepare(Xv), label=yv, weight=_normalised(wv, len(yv)), reference=train)]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
-        rounds = self.max_rounds if eval_set is not None else min(self.max_rounds, 300)
+        rounds = self.max_rounds if eval_set is not None else min(self.max_rounds, self.rounds_without_validation)
         try:
             booster = lgb.train(params, train, rounds, valid_sets=valid_sets, callbacks=callbacks)
         except lgb.basic.LightGBMError as error:

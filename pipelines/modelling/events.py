@@ -206,6 +206,7 @@ def _refit(model: ViolationModel, frame: pd.DataFrame, columns: list[str], label
     """The same model refitted on every row of `frame` for the rounds early stopping chose,
     keeping the calibrator fitted on the validation window (out of sample for the first fit)."""
     rounds = model.best_iteration_
-    refitted = clone(model).set_params(max_rounds=rounds).fit(frame[columns], frame[label].to_numpy())
+    refitted = clone(model).set_params(max_rounds=rounds, rounds_without_validation=rounds)
+    refitted.fit(frame[columns], frame[label].to_numpy())
     refitted.calibrator_ = model.calibrator_
     return refitted
