@@ -33,6 +33,7 @@ def regulens(home: Path, *args: str) -> dict:
 def chicago(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     home = tmp_path_factory.mktemp("chicago")
     return {
+        "home": {"path": str(home)},
         "ingest": regulens(home, "ingest"),
         "profile": regulens(home, "profile"),
         "train": regulens(home, "train", "--before", "2014-09-02"),
@@ -57,6 +58,28 @@ def test_every_source_ingests_and_nothing_is_lost(chicago: dict[str, dict]) -> N
 def test_profile_has_one_row_per_inspection(chicago: dict[str, dict]) -> None:
     assert chicago["profile"]["events"] == 27_600
     assert chicago["profile"]["labelled"] == 27_600
+
+
+def test_recomputed_history_matches_the_citys_own_columns(chicago: dict[str, dict]) -> None:
+    """Our history, rebuilt from the inspection events, against the City's precomputed columns
+    (an independent implementation) on its 18,712 modelling rows."""
+    import pandas as pd
+
+    from pipelines.lake import current_version
+
+    home = Path(chicago["home"]["path"])
+    version = current_version(home / "lake" / "profiles" / "events")
+    assert version is not None
+    ours = pd.read_parquet(version / "profile.parquet")
+    city = pd.read_csv(CONFIG.parent / "../../realdata/chicago_food_inspections/benchmark_split.csv.gz")
+    both = city.merge(ours, left_on="Inspection_ID", right_on="inspection_id", validate="one_to_one")
+    assert len(both) == 18_712
+    assert ((both["pastCritical"] > 0) == (both["history_critical_last"].fillna(0) > 0)).mean() == 1.0
+    assert ((both["pastSerious"] > 0) == (both["history_serious_last"].fillna(0) > 0)).mean() == 1.0
+    assert (both["pastFail"] == both["history_failed_last"].fillna(0)).mean() > 0.999
+    assert (both["firstRecord"] == both["history_first_record"]).mean() > 0.999
+    years = (both["history_days_since_last"] / 365).clip(upper=2).fillna(2)  # the City caps at 2 years
+    assert ((both["timeSinceLast"] - years).abs() < 0.01).mean() > 0.999
 
 
 def test_beats_the_citys_model_on_its_own_test_rows(chicago: dict[str, dict]) -> None:
