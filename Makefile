@@ -33,12 +33,13 @@ demo: setup
 
 ## Real data: the City of Chicago's food inspections under the second jurisdiction's config
 ## (data/jurisdictions/chicago/): ingest against its contracts, the event-keyed profile, training
-## before 2014-09-02, and the benchmark against the City's own score on the 1,637 Test rows.
+## before 2014-09-02, the benchmark against the City's own score on the 1,637 Test rows, and the gate.
 CHICAGO = $(BIN)/regulens --config data/jurisdictions/chicago/regulens.yaml
 chicago: setup
 	$(CHICAGO) ingest
 	$(CHICAGO) profile
 	$(CHICAGO) train
+	-$(CHICAGO) model promote  # refuses (exit 1) when the champion from an earlier run is better
 
 ## The whole test suite, every marker included.
 test: setup

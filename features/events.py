@@ -160,6 +160,10 @@ class TrainingSpec(_Spec):
     factors: int | None = None  # None: every candidate
     monotone: bool = False
     exclude_sources: list[str] = []
+    # The promotion gate's fairness check: FPR parity by these profile columns among the events
+    # ranked in the first `fairness_capacity` share (the first half of a schedule, for Chicago).
+    fairness_groups: list[str] = []
+    fairness_capacity: float = 0.5
 
 
 class EventProfileSpec(_Spec):

@@ -205,11 +205,14 @@ def model_promote(
     max_fairness_flags: Annotated[int | None, typer.Option(min=0, help="absolute limit on flagged groups")] = None,
 ) -> None:
     """Make the challenger the champion, only if it beats it on the same holdout and is no less fair."""
+    from pipelines.modelling.events_gate import promote_events
     from pipelines.modelling.scoring import promote
 
     state: State = ctx.obj
+    settings = state.settings()
+    run_gate = promote_events if settings.profile_spec is not None else promote
     with exit_2_on(FileNotFoundError, LookupError, ValueError):
-        d = promote(state.settings(), version, min_improvement, max_fairness_flags)
+        d = run_gate(settings, version, min_improvement, max_fairness_flags)
     summary = {"command": "model promote", "promoted": d.promote, "reasons": d.reasons,
                "challenger_version": d.challenger_version, "champion_version": d.champion_version,
                "challenger": d.challenger, "champion": d.champion}

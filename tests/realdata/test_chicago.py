@@ -92,3 +92,27 @@ def test_beats_the_citys_model_on_its_own_test_rows(chicago: dict[str, dict]) ->
     assert city["first_half_share"] == pytest.approx(0.686, abs=0.001)
     assert ours["auc"] >= city["auc"], f"AUC {ours['auc']:.3f} below the City's {city['auc']:.3f}"
     assert train["rows"]["train"] > 20_000  # every inspection before the cut-off, none after
+
+
+def test_gate_promotes_the_model_then_refuses_a_worse_challenger(chicago: dict[str, dict]) -> None:
+    """The same gate as the city's, on the events from the cut-off on: the trained model becomes
+    champion; a challenger trained without the sanitarian (Test AUC about 0.6) is refused."""
+    import dataclasses
+
+    from pipelines.modelling.events import options_from_spec, train_events
+    from pipelines.modelling.events_tracking import log_event_training
+    from pipelines.profiles.events_flow import event_spec
+    from pipelines.settings import load_settings
+
+    home = Path(chicago["home"]["path"])
+    first = regulens(home, "model", "promote")
+    assert first["promoted"] and first["champion_version"] is None
+    settings = load_settings(CONFIG, data_home=home)
+    worse = dataclasses.replace(options_from_spec(event_spec(settings)), exclude=("sanitarians_sanitarian",))
+    logged = log_event_training(settings, train_events(settings, worse), None)
+    result = runner.invoke(app, ["--config", str(CONFIG), "--data-home", str(home), "--json", "model", "promote"])
+    assert result.exit_code == 1, result.output
+    refused = json.loads(result.stdout)
+    assert refused["challenger_version"] == logged["model_version"]
+    assert refused["champion_version"] == first["challenger_version"]
+    assert any("does not beat the champion" in reason for reason in refused["reasons"])
