@@ -35,7 +35,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from features.spec import Dimension, Feature, window_label
 
@@ -179,6 +179,16 @@ class EventProfileSpec(_Spec):
     benchmark: BenchmarkSpec | None = None
     training: TrainingSpec = TrainingSpec()
 
+    @model_validator(mode="after")
+    def _no_outcome_as_feature(self) -> EventProfileSpec:
+        """An event's own outcome (the label's column, a history outcome's column) is known only
+        after the inspection: it may not be an attribute of the event."""
+        outcomes = {self.label.column, *(o.column for o in (self.history.outcomes if self.history else []))}
+        leaking = sorted({a.column for a in self.attributes} & outcomes)
+        if leaking:
+            raise ValueError(f"attributes {leaking} are the event's own outcome, known only after it")
+        return self
+
     @property
     def sources(self) -> list[str]:
         """Every bronze source the profile reads."""
@@ -302,7 +312,14 @@ def event_profile_expr(spec: EventProfileSpec, tables: dict[str, ir.Table]) -> i
     features = event_features(spec)
     # No earlier event, no point nearby: counts and sums are zero; the previous inspection's
     # outcome and the days since it stay missing ("never inspected" is not "clean last time").
-    filled = {name: profile[name].fill_null(0) for name in zero_filled(spec)}
+    nearby = {f"{n.source}_within_{r}m_{w}d" for n in spec.nearby for r in n.radii_m for w in n.windows}
+    placed = profile._lat.notnull() & profile._lon.notnull() if "_lat" in profile.columns else ibis.literal(False)
+    filled = {
+        # An event without a place has no neighbourhood: its nearby counts stay missing, not zero.
+        name: ibis.ifelse(placed, profile[name].fill_null(0), ibis.null()) if name in nearby
+        else profile[name].fill_null(0)
+        for name in zero_filled(spec)
+    }
     if spec.history is not None:
         filled["history_first_record"] = profile.history_first_record.isnull().cast("int64")
     profile = profile.mutate(**filled)

@@ -111,11 +111,12 @@ def _train_events(
     with exit_2_on(FileNotFoundError, ValueError):
         options = options_from_spec(event_spec(settings), cutoff=cutoff, n_folds=folds, factors=factors, population=pop)
         result = train_events(settings, options)
+        report = None
+        if result.spec.benchmark is not None:
+            labels = load_events(settings, result.spec)[[result.spec.events.id, result.spec.label.name]]
+            report = compare_with_benchmark(settings, result.spec, result.scores, labels)
     scores_path = save_event_scores(settings, result)
-    report = None
-    if result.spec.benchmark is not None:
-        labels = load_events(settings, result.spec)[[result.spec.events.id, result.spec.label.name]]
-        report = compare_with_benchmark(settings, result.spec, result.scores, labels)
+    if report is not None:
         save_benchmark(settings, report, options.describe())
     logged = log_event_training(settings, result, report)
     table = None
@@ -124,11 +125,14 @@ def _train_events(
                      "seconds": result.seconds}
     if report is not None:
         shown = benchmark_frame(report)
-        table = Table(*shown.columns, title=f"benchmark: {report.name}, the same {len(report.rows):,} rows")
+        unscored = f"; {report.missing_scores:,} benchmark rows not compared (before the cut-off or unscored)"
+        table = Table(*shown.columns, title=f"benchmark: {report.name}, the same {len(report.rows):,} rows"
+                      + (unscored if report.missing_scores else ""))
         for row in shown.itertuples(index=False):
             table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
         summary["benchmark"] = report.table.to_dict(orient="records")
         summary["label_agreement"] = report.label_agreement
+        summary["benchmark_rows_not_compared"] = report.missing_scores
     title = (f"registered {logged['model_uri']} as challenger; {len(result.factors)} factors; cross-validated AUC "
              f"{result.cv_auc:.3f}; scored {len(result.scores):,} events from {options.cutoff} ({scores_path})")
     finish(state, summary, title, table, EXIT_OK)

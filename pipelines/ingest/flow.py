@@ -8,8 +8,10 @@ Bronze and quarantine are written as new versions and published only when the so
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -151,7 +153,7 @@ def _ingest_source(
             (q_dir / "files").mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, q_dir / "files" / path.name)
             # Its rows cannot be counted by parsing; the line count says how much is waiting there.
-            lines = path.read_bytes().count(b"\n")
+            lines = _line_count(path)
             result.unreadable_files.append(f"{path.name} ({lines} lines)")
             result.failure = str(err)
             reasons[f"unreadable file: {err}"] += 1
@@ -267,3 +269,18 @@ def _load_registry(table_dir: Path) -> pd.DataFrame | None:
     if version is None:
         return None
     return pd.read_parquet(version, columns=["uscc", "name", "address", "established_date"])
+
+
+def _line_count(path: Path) -> int:
+    """Lines in an extract, decompressing a gzip one as far as it goes (a truncated file's count
+    is of what could be read)."""
+    if path.suffix != ".gz":
+        return path.read_bytes().count(b"\n")
+    count = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                count += block.count(b"\n")
+    except (OSError, EOFError, zlib.error):
+        pass
+    return count

@@ -54,8 +54,12 @@ def compare_with_benchmark(
     key = spec.events.id
     merged = rows.merge(scores[[key, "as_of", "score"]], on=key, how="left")
     merged = merged.merge(labels[[key, spec.label.name]], on=key, how="left")
-    missing = int(merged["score"].isna().sum())
-    compared = merged[merged["score"].notna()].sort_values(["as_of", key], kind="stable").reset_index(drop=True)
+    # A row either side did not score cannot be compared; it is counted and reported, not hidden.
+    scored = merged["score"].notna() & merged["benchmark_score"].notna() & merged["benchmark_label"].notna()
+    missing = int((~scored).sum())
+    if not scored.any():
+        raise ValueError(f"none of the {len(merged):,} benchmark rows has both scores; is the cut-off after them?")
+    compared = merged[scored].sort_values(["as_of", key], kind="stable").reset_index(drop=True)
     found = compared["benchmark_label"].to_numpy(dtype=int)
     agreement = float((compared[spec.label.name].to_numpy() == found).mean())
     table = pd.DataFrame(

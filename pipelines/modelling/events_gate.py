@@ -1,8 +1,8 @@
 """`regulens model promote` for an event-keyed jurisdiction: the same gate as the city's
 (`models.registry.gate`), on the events from the challenger's cut-off on.
 
-Both models score the same events (every inspection on or after the challenger's cut-off, whose
-outcomes are known); the gate metric is the ROC AUC there, and the fairness check counts the
+Both models score the same events (every inspection on or after the later of the two models'
+cut-offs, so neither has trained on them); the gate metric is the ROC AUC there, and the fairness check counts the
 groups of `training.fairness_groups` flagged by the 80% rule among the events ranked in the first
 `training.fairness_capacity` share. Every event is an observed outcome (no sampling design), so
 each carries inclusion probability 1.
@@ -54,10 +54,17 @@ def promote_events(
     tags = client.get_model_version(MODEL_NAME, challenger_version).tags
     if "cutoff" not in tags:
         raise ValueError(f"version {challenger_version} was not trained on events (no `cutoff` tag)")
+    # Compare on events neither model trained on: from the later of the two cut-offs.
+    cutoff = tags["cutoff"]
+    if champion_version is not None:
+        champion_cutoff = client.get_model_version(MODEL_NAME, champion_version).tags.get("cutoff")
+        if champion_cutoff is None:
+            raise ValueError(f"the champion (version {champion_version}) was not trained on events (no `cutoff` tag)")
+        cutoff = max(cutoff, champion_cutoff)
     frame = load_events(settings, spec)
-    held_out = frame[frame["as_of"] >= pd.Timestamp(tags["cutoff"])]
+    held_out = frame[frame["as_of"] >= pd.Timestamp(cutoff)]
     if held_out.empty or held_out[spec.label.name].nunique() < 2:
-        raise ValueError(f"no events with both outcomes on or after the cut-off {tags['cutoff']} to compare on")
+        raise ValueError(f"no events with both outcomes on or after the cut-off {cutoff} to compare on")
     groups, capacity = list(spec.training.fairness_groups), spec.training.fairness_capacity
     figures = event_figures(challenger, held_out, spec.label.name, groups, capacity)
     if not np.isfinite(figures["auc"]):
@@ -70,7 +77,7 @@ def promote_events(
     decision.challenger_version, decision.champion_version = challenger_version, champion_version
     verdict = "promoted" if decision.promote else "refused: " + "; ".join(decision.reasons)
     client.set_model_version_tag(MODEL_NAME, challenger_version, "promotion_decision", verdict[:5000])
-    client.set_model_version_tag(MODEL_NAME, challenger_version, "gate_events", str(len(held_out)))
+    client.set_model_version_tag(MODEL_NAME, challenger_version, "gate_events", f"{len(held_out)} from {cutoff}")
     if decision.promote:
         client.set_registered_model_alias(MODEL_NAME, CHAMPION, challenger_version)
         client.delete_registered_model_alias(MODEL_NAME, CHALLENGER)

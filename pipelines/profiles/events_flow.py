@@ -56,6 +56,7 @@ def build_event_profile(settings: Settings, engine: Engine = "duckdb") -> EventP
             raise FileNotFoundError(f"bronze source {source!r} has no published version; run `regulens ingest` first")
         path = str(version / "*.parquet") if engine == "duckdb" else str(version)
         tables[source] = con.read_parquet(path, table_name=f"bronze_{source}")
+    check_columns(spec, tables)
     catalogue = [f.describe() for f in event_features(spec)]
     text = json.dumps(catalogue, ensure_ascii=False, indent=1)
     write_text_atomic(text, events_profile_dir(settings) / "catalogue.json")
@@ -80,3 +81,35 @@ def read_event_profile(settings: Settings) -> tuple[Path, Path]:
     if profile is None or labels is None:
         raise FileNotFoundError(f"no event profile under {events_profile_dir(settings)}; run `regulens profile` first")
     return profile / "profile.parquet", labels / "labels.parquet"
+
+
+def check_columns(spec: EventProfileSpec, tables: dict) -> None:
+    """Every column the spec names exists in its bronze source (a typo is a clear error, not an
+    engine traceback)."""
+    e = spec.events
+    named: dict[str, set[str]] = {e.source: {e.id, e.date, spec.entity.key, spec.label.column,
+                                             *(c for c in (e.latitude, e.longitude) if c),
+                                             *(a.column for a in spec.attributes)}}
+    if spec.history is not None:
+        named[e.source] |= {o.column for o in spec.history.outcomes}
+    for j in spec.joined:
+        named.setdefault(j.source, set()).update(
+            {j.by, *(c.column for c in j.columns), *(a.column for a in j.ages), *([j.known] if j.known else [])}
+        )
+    for g in spec.group_history:
+        named.setdefault(g.source, set()).update({g.by, g.column})
+    for n in spec.nearby:
+        named.setdefault(n.source, set()).update({n.date, n.latitude, n.longitude})
+    for s in spec.series:
+        named.setdefault(s.source, set()).update({s.date, *(c.column for c in s.columns)})
+    problems = [
+        f"{source}: {sorted(columns - set(tables[source].columns))}"
+        for source, columns in named.items()
+        if columns - set(tables[source].columns)
+    ]
+    if problems:
+        raise ValueError(f"{spec_name(spec)} names columns its sources do not have: " + "; ".join(problems))
+
+
+def spec_name(spec: EventProfileSpec) -> str:
+    return f"the profile spec of {spec.entity.en or spec.entity.key} events"

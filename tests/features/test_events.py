@@ -131,7 +131,7 @@ def test_nearby_counts_respect_radius_window_and_date(profile: pd.DataFrame) -> 
     assert profile.loc[3, "complaints_within_100m_30d"] == 1  # the 50 m one; not the same-day one
     # plus 500 m north and 700 m east; not 1,200 m east, and 2014-01-01 is too early
     assert profile.loc[3, "complaints_within_1000m_30d"] == 3
-    assert profile.loc[5, "complaints_within_1000m_30d"] == 0  # no place: zero, not an error
+    assert pd.isna(profile.loc[5, "complaints_within_1000m_30d"])  # no place: unknown, not zero
 
 
 def test_series_is_the_mean_of_the_days_before(profile: pd.DataFrame) -> None:
@@ -171,3 +171,19 @@ def test_spark_builds_the_same_event_profile(profile: pd.DataFrame) -> None:
             assert [None if pd.isna(v) else str(v)[:10] for v in a] == [None if pd.isna(v) else str(v)[:10] for v in b]
         else:
             pd.testing.assert_series_equal(a.astype("float64"), b.astype("float64"), check_names=False)
+
+
+def test_the_events_own_outcome_cannot_be_an_attribute() -> None:
+    raw = SPEC.model_dump()
+    raw["attributes"] = [{"column": "critical_count", "en": "critical violations found"}]
+    with pytest.raises(ValueError, match="own outcome"):
+        EventProfileSpec.model_validate(raw)
+
+
+def test_a_column_the_sources_lack_is_a_clear_error() -> None:
+    from pipelines.profiles.events_flow import check_columns
+
+    check_columns(SPEC, tables())  # the hand-made sources have every named column
+    broken = {**tables(), "weather": ibis.memtable(pd.DataFrame({"date": [D(2014, 1, 1)], "temperature": [1.0]}))}
+    with pytest.raises(ValueError, match=r"weather: \['temp'\]"):
+        check_columns(SPEC, broken)

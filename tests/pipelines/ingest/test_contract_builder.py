@@ -11,6 +11,14 @@ from pipelines.ingest.contract_builder import build_contracts
 from pipelines.settings import PROJECT_ROOT, load_settings
 
 CHICAGO = PROJECT_ROOT / "data" / "jurisdictions" / "chicago"
+BODY = """    description: shops
+    format: csv
+    entity_key: null
+    knowledge_date: null
+    primary_key: [shop_id]
+    columns:
+      - {name: shop_id, header: ID, type: int}
+"""
 
 
 def test_committed_chicago_contracts_are_what_the_spec_builds(tmp_path: Path) -> None:
@@ -117,3 +125,22 @@ def test_gzip_extracts_are_read_and_a_corrupt_one_is_unreadable(tmp_path: Path) 
     bad.write_bytes(b"\x1f\x8b\x08\x00 this is not a gzip stream")
     with pytest.raises(UnreadableExtract, match="broken.csv.gz"):
         read_extract(bad, contract)
+
+
+@pytest.mark.parametrize(
+    "sources, message",
+    [
+        ("  shops: null\n", "must be a mapping"),
+        ("  shops:\n" + BODY + "    expect: [oops]\n", "mapping"),
+        ("  shops:\n" + BODY + "    expect:\n      - {column: shop_id, between: [1]}\n", "needs \\[low, high\\]"),
+        ("  shops:\n" + BODY + "    expect:\n      - {column: shop_idd, in_set: [1]}\n", "shop_idd"),
+    ],
+)
+def test_a_bad_spec_writes_nothing(tmp_path: Path, sources: str, message: str) -> None:
+    spec = tmp_path / "sources.yaml"
+    good = "  bakeries:\n" + BODY.replace("shop_id", "bakery_id")
+    spec.write_text("sources:\n" + good + sources, encoding="utf-8")
+    out = tmp_path / "contracts"
+    with pytest.raises(ValueError, match=message):
+        build_contracts(spec, out)
+    assert not out.exists() or not any(out.iterdir())  # not even the good source's contract
