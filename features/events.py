@@ -316,7 +316,7 @@ def event_profile_expr(spec: EventProfileSpec, tables: dict[str, ir.Table]) -> i
     placed = profile._lat.notnull() & profile._lon.notnull() if "_lat" in profile.columns else ibis.literal(False)
     filled = {
         # An event without a place has no neighbourhood: its nearby counts stay missing, not zero.
-        name: ibis.ifelse(placed, profile[name].fill_null(0), ibis.null()) if name in nearby
+        name: ibis.ifelse(placed, profile[name].fill_null(0), ibis.null(profile[name].type())) if name in nearby
         else profile[name].fill_null(0)
         for name in zero_filled(spec)
     }
@@ -447,7 +447,7 @@ def _nearby(n: NearbySpec, spine: ir.Table, source: ir.Table) -> ir.Table:
     d2 = dx * dx + dy * dy
     age = j._asof_d - j._pd
     aggs = {
-        f"{n.source}_within_{r}m_{w}d": ((d2 <= r * r) & (age <= w)).cast("int64").sum()
+        f"{n.source}_within_{r}m_{w}d": j.count(where=(d2 <= r * r) & (age <= w))
         for r in n.radii_m
         for w in n.windows
     }
