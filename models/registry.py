@@ -81,3 +81,27 @@ def gate(
                 f"{int(champion['fairness_flags'])} on the same holdout"
             )
     return GateDecision(not reasons, challenger, champion, reasons)
+
+
+def decide(
+    client: MlflowClient,
+    challenger_version: str,
+    champion_version: str | None,
+    figures: dict[str, float],
+    champion_figures: dict[str, float] | None,
+    min_improvement: float = 0.0,
+    max_fairness_flags: int | None = None,
+    tags: dict[str, str] | None = None,
+) -> GateDecision:
+    """Run the gate on both models' figures, tag the decision (and `tags`) on the challenger's
+    version, and move `champion` to it only if the gate passes."""
+    decision = gate(figures, champion_figures, min_improvement=min_improvement, max_fairness_flags=max_fairness_flags)
+    decision.challenger_version, decision.champion_version = challenger_version, champion_version
+    verdict = "promoted" if decision.promote else "refused: " + "; ".join(decision.reasons)
+    client.set_model_version_tag(MODEL_NAME, challenger_version, "promotion_decision", verdict[:5000])
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(MODEL_NAME, challenger_version, key, value)
+    if decision.promote:
+        client.set_registered_model_alias(MODEL_NAME, CHAMPION, challenger_version)
+        client.delete_registered_model_alias(MODEL_NAME, CHALLENGER)
+    return decision

@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from models.evaluation import Holdout
 from models.fairness import fairness_table
-from models.registry import CHALLENGER, CHAMPION, MODEL_NAME, GateDecision, connect, gate, version_by_alias
+from models.registry import CHALLENGER, CHAMPION, MODEL_NAME, GateDecision, connect, decide, version_by_alias
 from models.violation import ViolationModel
 from pipelines.modelling.events import load_events
 from pipelines.modelling.scoring import load_model
@@ -73,12 +73,5 @@ def promote_events(
     if champion_version is not None:
         champion, _ = load_model(settings, champion_version)
         champion_figures = event_figures(champion, held_out, spec.label.name, groups, capacity)
-    decision = gate(figures, champion_figures, min_improvement=min_improvement, max_fairness_flags=max_fairness_flags)
-    decision.challenger_version, decision.champion_version = challenger_version, champion_version
-    verdict = "promoted" if decision.promote else "refused: " + "; ".join(decision.reasons)
-    client.set_model_version_tag(MODEL_NAME, challenger_version, "promotion_decision", verdict[:5000])
-    client.set_model_version_tag(MODEL_NAME, challenger_version, "gate_events", f"{len(held_out)} from {cutoff}")
-    if decision.promote:
-        client.set_registered_model_alias(MODEL_NAME, CHAMPION, challenger_version)
-        client.delete_registered_model_alias(MODEL_NAME, CHALLENGER)
-    return decision
+    return decide(client, challenger_version, champion_version, figures, champion_figures, min_improvement,
+                  max_fairness_flags, tags={"gate_events": f"{len(held_out)} from {cutoff}"})

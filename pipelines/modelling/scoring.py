@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from models.explain import reason_codes
-from models.registry import CHALLENGER, CHAMPION, MODEL_NAME, GateDecision, connect, gate, version_by_alias
+from models.registry import CHALLENGER, CHAMPION, MODEL_NAME, GateDecision, connect, decide, version_by_alias
 from models.violation import ViolationModel
 from pipelines.lake import current_version, new_version, publish_version
 from pipelines.modelling.data import load_frame
@@ -122,11 +122,5 @@ def promote(
     if champion_version is not None:
         champion, _ = load_model(settings, champion_version)
         champion_figures = evaluate_holdout(settings, frame, as_of, horizon, champion).headline()
-    decision = gate(figures, champion_figures, min_improvement=min_improvement, max_fairness_flags=max_fairness_flags)
-    decision.challenger_version, decision.champion_version = challenger_version, champion_version
-    verdict = "promoted" if decision.promote else "refused: " + "; ".join(decision.reasons)
-    client.set_model_version_tag(MODEL_NAME, challenger_version, "promotion_decision", verdict[:5000])
-    if decision.promote:
-        client.set_registered_model_alias(MODEL_NAME, CHAMPION, challenger_version)
-        client.delete_registered_model_alias(MODEL_NAME, CHALLENGER)
-    return decision
+    return decide(client, challenger_version, champion_version, figures, champion_figures, min_improvement,
+                  max_fairness_flags)
