@@ -12,16 +12,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import mlflow  # noqa: E402
-import mlflow.sklearn  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
-from models.registry import CHALLENGER, MODEL_NAME, connect  # noqa: E402
+from models.registry import MODEL_NAME, connect  # noqa: E402
 from pipelines.lake import new_version, publish_version  # noqa: E402
 from pipelines.modelling.benchmark import BenchmarkReport, gain_figure  # noqa: E402
 from pipelines.modelling.events import EventTrainResult  # noqa: E402
-from pipelines.modelling.tracking import TRUSTED_TYPES, code_version  # noqa: E402
+from pipelines.modelling.tracking import code_version, register_challenger  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
 from pipelines.storage import write_parquet_atomic, write_text_atomic  # noqa: E402
 
@@ -72,12 +71,7 @@ def log_event_training(settings: Settings, result: EventTrainResult, report: Ben
             figure = gain_figure(report)
             mlflow.log_figure(figure, "plots/gain_curve.png")
             plt.close(figure)
-        info = mlflow.sklearn.log_model(
-            result.model, name="model", registered_model_name=MODEL_NAME, skops_trusted_types=TRUSTED_TYPES
-        )
-        version = str(info.registered_model_version)
-        client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
-        client.set_model_version_tag(MODEL_NAME, version, "cutoff", result.options.cutoff.isoformat())
+        version = register_challenger(client, result.model, {"cutoff": result.options.cutoff.isoformat()})
         return {"run_id": run.info.run_id, "model_version": version, "model_uri": f"models:/{MODEL_NAME}/{version}"}
 
 

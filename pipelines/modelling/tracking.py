@@ -16,6 +16,7 @@ import mlflow.sklearn  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shap  # noqa: E402
+from mlflow import MlflowClient  # noqa: E402
 
 from models.registry import CHALLENGER, MODEL_NAME, connect  # noqa: E402
 from pipelines.modelling.card import model_card  # noqa: E402
@@ -76,13 +77,20 @@ def log_training(settings: Settings, result: TrainResult, holdout_X: pd.DataFram
             mlflow.log_figure(figure, f"plots/{name}.png")
             plt.close(figure)
         mlflow.log_text(model_card(result, catalogue), "model_card.md")
-        info = mlflow.sklearn.log_model(
-            result.model, name="model", registered_model_name=MODEL_NAME, skops_trusted_types=TRUSTED_TYPES
-        )
-        version = str(info.registered_model_version)
-        client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
-        client.set_model_version_tag(MODEL_NAME, version, "holdout_as_of", result.holdout_fold.test.isoformat())
+        version = register_challenger(client, result.model, {"holdout_as_of": result.holdout_fold.test.isoformat()})
         return {"run_id": run.info.run_id, "model_version": version, "model_uri": f"models:/{MODEL_NAME}/{version}"}
+
+
+def register_challenger(client: MlflowClient, model: object, tags: dict[str, str]) -> str:
+    """Log `model` to the active run, register it as a new version with the `challenger` alias and
+    these tags (what the gate reads later); returns the version."""
+    info = mlflow.sklearn.log_model(model, name="model", registered_model_name=MODEL_NAME,
+                                    skops_trusted_types=TRUSTED_TYPES)
+    version = str(info.registered_model_version)
+    client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
+    for key, value in tags.items():
+        client.set_model_version_tag(MODEL_NAME, version, key, value)
+    return version
 
 
 def plots(result: TrainResult, holdout_X: pd.DataFrame) -> dict[str, plt.Figure]:
