@@ -27,10 +27,6 @@ class BenchmarkReport:
     label_agreement: float
     missing_scores: int
 
-    def figure(self, scorer: str, metric: str) -> float:
-        row = self.table[self.table["scorer"] == scorer]
-        return float(row[metric].iloc[0])
-
 
 def benchmark_rows(settings: Settings, spec: EventProfileSpec) -> pd.DataFrame:
     """The benchmark's rows (flagged), with its label and its score, by event id."""

@@ -108,8 +108,7 @@ def check_columns(spec: EventProfileSpec, tables: dict) -> None:
         if columns - set(tables[source].columns)
     ]
     if problems:
-        raise ValueError(f"{spec_name(spec)} names columns its sources do not have: " + "; ".join(problems))
-
-
-def spec_name(spec: EventProfileSpec) -> str:
-    return f"the profile spec of {spec.entity.en or spec.entity.key} events"
+        raise ValueError(
+            f"the profile spec of {spec.entity.en or spec.entity.key} events names columns its sources do not have: "
+            + "; ".join(problems)
+        )

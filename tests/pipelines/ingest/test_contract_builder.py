@@ -82,21 +82,7 @@ def test_spec_naming_an_unknown_column_fails_with_the_source(tmp_path: Path) -> 
 
 def test_rule_without_a_check_is_refused(tmp_path: Path) -> None:
     spec = tmp_path / "sources.yaml"
-    spec.write_text(
-        """sources:
-  shops:
-    description: shops
-    format: csv
-    entity_key: null
-    knowledge_date: null
-    primary_key: [shop_id]
-    columns:
-      - {name: shop_id, header: ID, type: int}
-    expect:
-      - {column: shop_id}
-""",
-        encoding="utf-8",
-    )
+    spec.write_text("sources:\n  shops:\n" + BODY + "    expect:\n      - {column: shop_id}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="in_set, between or regex"):
         build_contracts(spec, tmp_path / "out")
 
