@@ -12,7 +12,9 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv==0.13.9
-	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	# Bytecode compiled at install: with PYTHONDONTWRITEBYTECODE set, every CLI start would
+	# otherwise recompile GX, MLflow and pandas (4.4 s -> 1.0 s to import them).
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 

@@ -18,13 +18,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from pipelines.ingest.contracts import Contract, bronze_schema, load_contracts
 from pipelines.ingest.linking import NameAddressIndex
 from pipelines.ingest.normalise import UnreadableExtract, cast_to_contract, read_extract
-from pipelines.ingest.validate import EntityDates, KeyMemory, derive_checks, gx_context, gx_failures
+from pipelines.ingest.validate import (
+    EntityDates,
+    KeyMemory,
+    build_data_docs,
+    derive_checks,
+    gx_context,
+    gx_failures,
+)
 from pipelines.lake import current_version, new_version, publish_version
 from pipelines.settings import Settings
 from pipelines.storage import write_parquet_atomic, write_text_atomic
@@ -95,8 +103,11 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
     registry = _load_registry(bronze / "registration") if order[0] != "registration" else None
 
     results = []
+    validations: list[Any] = []  # GX validation result ids, for the data docs
     for i, source in enumerate(order):
-        result, accepted = _ingest_source(settings, contracts[source], run_id, bronze, quarantine, gx_root, registry)
+        result, accepted = _ingest_source(
+            settings, contracts[source], run_id, bronze, quarantine, gx_root, registry, validations
+        )
         if source == "registration":
             # A registration extract that failed its check is not published: keep checking the
             # other sources against the previous good one.
@@ -105,6 +116,7 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
         if progress:
             progress(i + 1, len(order))
 
+    build_data_docs(gx_root, validations)
     report_dir = reports / "ingest" / run_id
     out = IngestResult(
         run_id=run_id,
@@ -126,6 +138,7 @@ def _ingest_source(
     quarantine: Path,
     gx_root: Path,
     registry: pd.DataFrame | None,
+    validations: list[Any],
 ) -> tuple[SourceResult, pd.DataFrame | None]:
     source = contract.source
     result = SourceResult(source=source)
@@ -165,6 +178,7 @@ def _ingest_source(
             missing = ", ".join(f"{c.header}（{c.name}）" for c in batch.missing_columns)
             why = f"缺少列 / missing column(s): {missing}"
             row_reasons = pd.Series([why + "; "] * len(raw), index=raw.index, dtype=object)
+            bad = np.ones(len(raw), dtype=bool)
             result.failure = f"{source}: {path.name}: {why}, all {len(raw)} rows quarantined"
             accepted = pd.DataFrame(columns=[c.name for c in contract.meta.columns])
         else:
@@ -172,13 +186,14 @@ def _ingest_source(
             parsed = (typed.reasons == "").to_numpy()
             checks = derive_checks(typed.frame, contract, settings.extract_date, keys, entities, parsed)
             gx_reasons = _validate_in_slices(
-                pd.concat([typed.frame, checks], axis=1), contract, gx_root, settings.ingest.chunk_rows
+                pd.concat([typed.frame, checks], axis=1), contract, gx_root, settings.ingest.chunk_rows, validations
             )
-            row_reasons = typed.reasons + gx_reasons
-            accepted = typed.frame[row_reasons == ""].copy()
+            bad = ~parsed | (gx_reasons != "").to_numpy()
+            row_reasons = pd.Series("", index=raw.index, dtype=object)
+            row_reasons[bad] = typed.reasons[bad] + gx_reasons[bad]
+            accepted = typed.frame[~bad].copy()
             accepted["_source_file"] = path.name
             accepted["_source_row"] = accepted.index.to_numpy()
-        bad = row_reasons != ""
         for text in row_reasons[bad]:
             for reason in filter(None, (r.strip() for r in text.split(";"))):
                 reasons[reason] += 1
@@ -218,7 +233,9 @@ def _ingest_source(
     return result, registry_frame
 
 
-def _validate_in_slices(frame: pd.DataFrame, contract: Contract, gx_root: Path, rows: int) -> pd.Series:
+def _validate_in_slices(
+    frame: pd.DataFrame, contract: Contract, gx_root: Path, rows: int, validations: list[Any]
+) -> pd.Series:
     """GX reasons per row, validating at most `rows` rows at a time.
 
     Each slice gets a fresh GX context: a context keeps every batch it has validated in memory,
@@ -227,8 +244,9 @@ def _validate_in_slices(frame: pd.DataFrame, contract: Contract, gx_root: Path, 
     """
     parts = []
     for start in range(0, max(len(frame), 1), rows):
-        reasons, _ = gx_failures(frame.iloc[start : start + rows], contract, gx_context(gx_root))
+        reasons, result = gx_failures(frame.iloc[start : start + rows], contract, gx_context(gx_root))
         parts.append(reasons)
+        validations.extend(result.run_results)
     return pd.concat(parts)
 
 
@@ -268,7 +286,10 @@ def _load_registry(table_dir: Path) -> pd.DataFrame | None:
     version = current_version(table_dir)
     if version is None:
         return None
-    return pd.read_parquet(version, columns=["uscc", "name", "address", "established_date"])
+    registry = pd.read_parquet(version, columns=["uscc", "name", "address", "established_date"])
+    # Parquet stores a date; the checks compare timestamps, as in the freshly cast registration.
+    registry["established_date"] = pd.to_datetime(registry["established_date"]).astype("datetime64[s]")
+    return registry
 
 
 def _line_count(path: Path) -> int:

@@ -162,7 +162,8 @@ def _clean(text: pd.Series, col: ColumnSpec) -> pd.Series:
 def _cast(text: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     present = text.notna()
     if col.type in ("string", "uscc"):
-        return text.astype(object).where(present, None), pd.Series(False, index=text.index)
+        # Kept as Arrow-backed text: factorising, hashing and GX's checks stay vectorised.
+        return text, pd.Series(False, index=text.index)
     if col.type == "date":
         value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[s]")
         for fmt in DATE_FORMATS:
