@@ -48,6 +48,12 @@ class IngestSettings(_Section):
     )
     link_threshold: float = Field(0.85, gt=0, le=1, description="minimum name+address match score to link")
     chunk_rows: int = Field(2_000_000, ge=1_000, description="rows validated at a time")
+    workers: int = Field(
+        0, ge=0, description="processes ingesting sources side by side after registration; 0 = auto, see below"
+    )
+    parallel_from_mib: int = Field(
+        256, ge=0, description="with workers = 0: one process per core once the extracts reach this size, else 1"
+    )
 
 
 class Settings(BaseSettings):

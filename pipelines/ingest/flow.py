@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
+import os
 import shutil
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,35 +97,56 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
         raise FileNotFoundError(f"no contract for source(s) {unknown}; known sources: {sorted(contracts)}")
     if not settings.raw_dir.is_dir():
         raise FileNotFoundError(f"no extracts under {settings.raw_dir}; run `regulens generate` first")
-    # Registration first: the other sources are checked against the enterprises it lists.
-    order = sorted(sources or contracts, key=lambda s: (s != "registration", s))
-    run_id = new_version()
-    bronze, quarantine = settings.lake_dir / "bronze", settings.lake_dir / "quarantine"
-    reports = settings.lake_dir / "reports"
-    gx_root = reports / "gx"
-    registry = _load_registry(bronze / "registration") if order[0] != "registration" else None
-
-    results = []
+    order = sorted(sources or contracts)
+    lake = _Lake(settings.lake_dir, new_version())
+    gx_context(lake.gx_root)  # the GX project exists before any worker opens it
+    done: dict[str, SourceResult] = {}
     validations: list[Any] = []  # GX validation result ids, for the data docs
-    for i, source in enumerate(order):
-        result, accepted = _ingest_source(
-            settings, contracts[source], run_id, bronze, quarantine, gx_root, registry, validations
-        )
-        if source == "registration":
-            # A registration extract that failed its check is not published: keep checking the
-            # other sources against the previous good one.
-            registry = accepted if result.ok else _load_registry(bronze / "registration")
-        results.append(result)
-        if progress:
-            progress(i + 1, len(order))
 
-    build_data_docs(gx_root, validations)
-    report_dir = reports / "ingest" / run_id
+    def finished(result: SourceResult, ids: list[Any]) -> None:
+        done[result.source] = result
+        validations.extend(ids)
+        if progress:
+            progress(len(done), len(order))
+
+    # Registration first: the other sources are checked against the enterprises it lists.
+    if "registration" in order:
+        result, accepted, ids = _ingest_source(settings, contracts["registration"], lake, None)
+        finished(result, ids)
+        # A registration extract that failed its check is not published: keep checking the
+        # other sources against the previous good one.
+        registry = accepted if result.ok else _load_registry(lake.bronze / "registration")
+    else:
+        registry = _load_registry(lake.bronze / "registration")
+    rest = [s for s in order if s != "registration"]
+    workers = _worker_count(settings, rest, contracts)
+    if workers == 1:
+        for source in rest:
+            result, _, ids = _ingest_source(settings, contracts[source], lake, registry)
+            finished(result, ids)
+    else:
+        # Largest extracts first, so that no worker is left with a big one at the end.
+        rest.sort(key=lambda s: _extract_bytes(settings, contracts[s]), reverse=True)
+        # Forked workers start at once with everything imported; Arrow re-creates its thread
+        # pools after a fork. Where fork does not exist, they are spawned.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context(method), initializer=_share, initargs=(registry,)
+        )
+        with pool:
+            futures = [pool.submit(_ingest_shared, settings, contracts[s], lake) for s in rest]
+            for future in as_completed(futures):
+                result, ids = future.result()
+                finished(result, ids)
+
+    build_data_docs(lake.gx_root, validations)
+    reports = settings.lake_dir / "reports"
+    report_dir = reports / "ingest" / lake.run_id
     out = IngestResult(
-        run_id=run_id,
-        sources=results,
+        run_id=lake.run_id,
+        sources=[done[s] for s in order],
         report_dir=report_dir,
-        data_docs=reports / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html",
+        data_docs=lake.gx_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html",
     )
     text = json.dumps(out.to_json(), ensure_ascii=False, indent=2, default=str)
     write_text_atomic(text, report_dir / "summary.json")
@@ -130,23 +154,72 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
     return out
 
 
+@dataclass(frozen=True)
+class _Lake:
+    """Where one ingest run writes: new bronze and quarantine versions, and GX's reports."""
+
+    lake_dir: Path
+    run_id: str
+
+    @property
+    def bronze(self) -> Path:
+        return self.lake_dir / "bronze"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.lake_dir / "quarantine"
+
+    @property
+    def gx_root(self) -> Path:
+        return self.lake_dir / "reports" / "gx"
+
+
+def _worker_count(settings: Settings, sources: list[str], contracts: dict[str, Contract]) -> int:
+    """`ingest.workers`, or with 0 (auto) one process per core once the extracts are big enough
+    to repay starting them (each imports pandas and GX, a few seconds)."""
+    wanted = settings.ingest.workers
+    if wanted == 0:
+        big = sum(_extract_bytes(settings, contracts[s]) for s in sources) >= settings.ingest.parallel_from_mib << 20
+        wanted = (os.cpu_count() or 1) if big else 1
+    return max(1, min(wanted, len(sources)))
+
+
+def _extract_bytes(settings: Settings, contract: Contract) -> int:
+    pattern = contract.meta.files or f"{contract.source}/*"
+    return sum(p.stat().st_size for p in settings.raw_dir.glob(pattern) if p.is_file())
+
+
+# A worker process's copy of the registration rows, sent once when the worker starts.
+_shared_registry: pd.DataFrame | None = None
+
+
+def _share(registry: pd.DataFrame | None) -> None:
+    global _shared_registry
+    _shared_registry = registry
+
+
+def _ingest_shared(settings: Settings, contract: Contract, lake: _Lake) -> tuple[SourceResult, list[Any]]:
+    result, _, ids = _ingest_source(settings, contract, lake, _shared_registry)
+    return result, ids
+
+
 def _ingest_source(
     settings: Settings,
     contract: Contract,
-    run_id: str,
-    bronze: Path,
-    quarantine: Path,
-    gx_root: Path,
+    lake: _Lake,
     registry: pd.DataFrame | None,
-    validations: list[Any],
-) -> tuple[SourceResult, pd.DataFrame | None]:
+) -> tuple[SourceResult, pd.DataFrame | None, list[Any]]:
+    """One source, file by file: the result, the accepted rows if it is registration, and the
+    ids of its GX validation results."""
     source = contract.source
+    run_id, bronze, quarantine, gx_root = lake.run_id, lake.bronze, lake.quarantine, lake.gx_root
+    validations: list[Any] = []
     result = SourceResult(source=source)
     pattern = contract.meta.files or f"{source}/*"
     files = sorted(p for p in settings.raw_dir.glob(pattern) if p.is_file())
     if not files:
         result.failure = f"{source}: no extract files matching {settings.raw_dir / pattern}"
-        return result, None
+        return result, None, validations
     entities = None
     index = None
     if registry is not None:
@@ -230,7 +303,7 @@ def _ingest_source(
     registry_frame = (
         pd.concat(accepted_parts, ignore_index=True) if source == "registration" and accepted_parts else None
     )
-    return result, registry_frame
+    return result, registry_frame, validations
 
 
 def _validate_in_slices(
@@ -238,15 +311,14 @@ def _validate_in_slices(
 ) -> pd.Series:
     """GX reasons per row, validating at most `rows` rows at a time.
 
-    Each slice gets a fresh GX context: a context keeps every batch it has validated in memory,
-    which at city scale grows without bound. The contexts share one folder, so the data docs
-    list every slice.
+    Each slice is one GX validation result; they share one folder, so the data docs list every
+    slice.
     """
     parts = []
     for start in range(0, max(len(frame), 1), rows):
-        reasons, result = gx_failures(frame.iloc[start : start + rows], contract, gx_context(gx_root))
+        reasons, ids = gx_failures(frame.iloc[start : start + rows], contract, gx_root)
         parts.append(reasons)
-        validations.extend(result.run_results)
+        validations.extend(ids)
     return pd.concat(parts)
 
 

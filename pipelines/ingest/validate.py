@@ -9,6 +9,7 @@ so every rule is declared in the contract and reported in the same data docs.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,31 +119,32 @@ def derive_checks(
     return out
 
 
-def gx_failures(frame: pd.DataFrame, contract: Contract, context: Any) -> tuple[pd.Series, Any]:
+def gx_failures(frame: pd.DataFrame, contract: Contract, report_root: Path) -> tuple[pd.Series, list[Any]]:
     """Run the contract's suite through a GX checkpoint; per row, the reasons it failed.
 
-    Returns the reasons (index-aligned with `frame`, "" where the row passed) and the GX
-    validation result. Expectations on a derived column that this batch lacks are skipped
-    (e.g. the establishment check when registration was not ingested).
+    Returns the reasons (index-aligned with `frame`, "" where the row passed) and the ids of the
+    validation results, which are stored in the file-backed context under `report_root` for the
+    data docs. Expectations on a derived column that this batch lacks are skipped (e.g. the
+    establishment check when registration was not ingested).
+
+    The checkpoint runs in a fresh in-memory context: a context keeps every batch it has
+    validated, which at city scale grows without bound, and an in-memory one shares no
+    configuration file with the other ingest processes. Only the suite and the results are
+    written to the file-backed context, each to a file of its own.
     """
     import great_expectations as gx
 
     name = contract.source
     expectations = [e for e in contract.suite["expectations"] if e["kwargs"].get("column") in frame.columns]
-    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
-    datasource = context.data_sources.add_or_update_pandas("regulens")
-    try:
-        asset = datasource.get_asset(name)
-    except LookupError:
-        asset = datasource.add_dataframe_asset(name)
-    try:
-        batch_def = asset.get_batch_definition("whole")
-    except (KeyError, ValueError):
-        batch_def = asset.add_batch_definition_whole_dataframe("whole")
-    validation = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=name, data=batch_def, suite=suite)
+    context = _quiet(gx.get_context(mode="ephemeral"))
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    batch_def = (
+        context.data_sources.add_pandas("regulens")
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe("whole")
     )
-    checkpoint = context.checkpoints.add_or_update(
+    validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
+    checkpoint = context.checkpoints.add(
         gx.Checkpoint(
             name=f"ingest-{name}",
             validation_definitions=[validation],
@@ -172,7 +174,11 @@ def gx_failures(frame: pd.DataFrame, contract: Contract, context: Any) -> tuple[
                     f"{name}: expectation {res.expectation_config.type} could not run: "
                     f"{res.exception_info.get('exception_message')}"
                 )
-    return pd.Series(reasons, index=frame.index), result
+    store = gx_context(report_root)
+    store.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
+    for key, res in result.run_results.items():
+        store.validation_results_store.set(key, res)
+    return pd.Series(reasons, index=frame.index), list(result.run_results)
 
 
 def _numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -195,12 +201,18 @@ def build_data_docs(report_root: Path, validations: list[Any]) -> None:
         gx_context(report_root).build_data_docs(resource_identifiers=validations)
 
 
+@functools.cache
 def gx_context(report_root: Path) -> Any:
-    """A file-backed GX context under the lake's reports folder (data docs accumulate there)."""
+    """The file-backed GX context under the lake's reports folder, one per process: suites,
+    validation results and data docs accumulate there."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     report_root.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(report_root))
+    return _quiet(gx.get_context(mode="file", project_root_dir=str(report_root)))
+
+
+def _quiet(context: Any) -> Any:
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     return context

@@ -22,7 +22,7 @@ import time
 def run_step(args: list[str]) -> dict[str, object]:
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "--json", *args],
+        [sys.executable, "-m", "pipelines", "--json", *args],
         capture_output=True,
         text=True,
         check=False,
