@@ -97,7 +97,7 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
         raise FileNotFoundError(f"no contract for source(s) {unknown}; known sources: {sorted(contracts)}")
     if not settings.raw_dir.is_dir():
         raise FileNotFoundError(f"no extracts under {settings.raw_dir}; run `regulens generate` first")
-    order = sorted(sources or contracts)
+    order = sorted(sources or contracts, key=lambda s: (s != "registration", s))  # as reported
     lake = _Lake(settings.lake_dir, new_version())
     gx_context(lake.gx_root)  # the GX project exists before any worker opens it
     done: dict[str, SourceResult] = {}
