@@ -176,7 +176,7 @@ class _Lake:
 
 def _worker_count(settings: Settings, sources: list[str], contracts: dict[str, Contract]) -> int:
     """`ingest.workers`, or with 0 (auto) one process per core once the extracts are big enough
-    to repay starting them (each imports pandas and GX, a few seconds)."""
+    to repay the workers' start and memory (each holds the registration rows and its own file)."""
     wanted = settings.ingest.workers
     if wanted == 0:
         big = sum(_extract_bytes(settings, contracts[s]) for s in sources) >= settings.ingest.parallel_from_mib << 20
