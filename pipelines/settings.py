@@ -8,6 +8,7 @@ Every path lives under one data home.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,21 @@ class IngestSettings(_Section):
     )
 
 
+class ProfileSettings(_Section):
+    duckdb_memory_gib: float = Field(
+        0,
+        ge=0,
+        description="DuckDB's memory limit while building profiles, GiB; 0 = 40% of the machine's memory"
+        " (at least 2). Above it DuckDB evicts and spills to <data_home>/lake/.duckdb_spill",
+    )
+
+    def memory_gib(self) -> float:
+        if self.duckdb_memory_gib:
+            return self.duckdb_memory_gib
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        return round(max(2.0, 0.4 * total), 1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="REGULENS_",
@@ -76,6 +92,7 @@ class Settings(BaseSettings):
     profile_spec: Path | None = None
     generate: GenerateSettings = GenerateSettings()
     ingest: IngestSettings = IngestSettings()
+    profile: ProfileSettings = ProfileSettings()
     grading: GradingSettings = GradingSettings()
     integrity: IntegritySettings = IntegritySettings()
     plan: PlanSettings = PlanSettings()

@@ -36,11 +36,20 @@ PROFILE_SOURCES = (
 )
 
 
-def connect(engine: Engine, threads: int | None = None) -> Any:
+def connect(
+    engine: Engine, threads: int | None = None, memory_gib: float | None = None, spill_dir: Path | None = None
+) -> Any:
+    """A connection for the engine. On DuckDB, `memory_gib` caps its buffer manager (default: 80%
+    of the machine) and `spill_dir` is where it spills (default: `.tmp` in the working directory)."""
     if engine == "duckdb":
         con = ibis.duckdb.connect()
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
+        if memory_gib:
+            con.raw_sql(f"SET memory_limit = '{int(memory_gib * 1024)}MiB'")
+        if spill_dir is not None:
+            spill_dir.mkdir(parents=True, exist_ok=True)
+            con.raw_sql(f"SET temp_directory = '{spill_dir.as_posix()}'")
         return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())

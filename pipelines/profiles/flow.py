@@ -52,7 +52,9 @@ def build_profiles(
                 f"as-of {as_of} + {horizon_days} days runs past the extract date {settings.extract_date};"
                 " choose an earlier as-of date or a shorter --horizon"
             )
-    con = connect(engine)
+    # The whole profile is one query; held in memory at once, its 1,003 aggregates per enterprise
+    # took 17.7 GiB at a million enterprises. Under a 9 GiB cap DuckDB took as long (BENCHMARKS.md).
+    con = connect(engine, memory_gib=settings.profile.memory_gib(), spill_dir=settings.lake_dir / ".duckdb_spill")
     tables = bronze_tables(con, settings.lake_dir / "bronze", engine)
     tables["inspections"] = with_feedback(tables["inspections"], settings)
     catalogue = [f.describe() for f in all_features()]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 from features.spec import DIMENSIONS
 from pipelines.cli import app
 from pipelines.lake import current_version
+from pipelines.settings import ProfileSettings
 
 runner = CliRunner(env={"TERMINAL_WIDTH": "200", "COLUMNS": "200"})
 
@@ -72,3 +75,26 @@ def test_show_of_an_unknown_code_or_date_exits_2(built) -> None:
     assert runner.invoke(app, ["--data-home", home, "profile"]).exit_code == 2
     late = runner.invoke(app, ["--data-home", home, "profile", "--as-of", "2025-12-01"])
     assert late.exit_code == 2 and "runs past the extract date" in late.output
+
+
+def test_duckdb_is_capped_and_spills_under_the_data_home(ingested_city, monkeypatch) -> None:
+    import pipelines.profiles.flow as flow
+
+    settings, _ = ingested_city
+    seen: dict[str, str] = {}
+    real = flow.connect
+
+    def spy(engine, **options):
+        con = real(engine, **options)
+        query = "select current_setting('memory_limit'), current_setting('temp_directory')"
+        seen["memory"], seen["spill"] = con.raw_sql(query).fetchone()
+        return con
+
+    monkeypatch.setattr(flow, "connect", spy)
+    capped = settings.model_copy(update={"profile": ProfileSettings(duckdb_memory_gib=1.5)})
+    (result,) = flow.build_profiles(capped, [dt.date(2023, 1, 1)])
+    assert result.enterprises > 0
+    assert seen == {"memory": "1.5 GiB", "spill": str(settings.lake_dir / ".duckdb_spill")}
+    # Unset, the cap is 40% of the machine's memory, never under 2 GiB.
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    assert ProfileSettings().memory_gib() == pytest.approx(max(2.0, 0.4 * total), abs=0.05)
