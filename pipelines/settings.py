@@ -68,8 +68,19 @@ class ProfileSettings(_Section):
     def memory_gib(self) -> float:
         if self.duckdb_memory_gib:
             return self.duckdb_memory_gib
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-        return round(max(2.0, 0.4 * total), 1)
+        return round(max(2.0, 0.4 * machine_memory_gib()), 1)
+
+
+def machine_memory_gib() -> float:
+    """Physical memory, or the container's limit (cgroup v2 `memory.max`) when that is lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        limit = "max"
+    if limit.isdigit():
+        total = min(total, int(limit))
+    return total / 2**30
 
 
 class Settings(BaseSettings):

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -97,7 +98,7 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
         raise FileNotFoundError(f"no contract for source(s) {unknown}; known sources: {sorted(contracts)}")
     if not settings.raw_dir.is_dir():
         raise FileNotFoundError(f"no extracts under {settings.raw_dir}; run `regulens generate` first")
-    order = sorted(sources or contracts, key=lambda s: (s != "registration", s))  # as reported
+    order = sorted(set(sources or contracts), key=lambda s: (s != "registration", s))  # as reported
     lake = _Lake(settings.lake_dir, new_version())
     gx_context(lake.gx_root)  # the GX project exists before any worker opens it
     done: dict[str, SourceResult] = {}
@@ -127,17 +128,23 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
     else:
         # Largest extracts first, so that no worker is left with a big one at the end.
         rest.sort(key=lambda s: _extract_bytes(settings, contracts[s]), reverse=True)
-        # Forked workers start at once with everything imported; Arrow re-creates its thread
-        # pools after a fork. Where fork does not exist, they are spawned.
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        # On Linux, forked workers start at once with everything imported (Arrow re-creates its
+        # thread pools after a fork); elsewhere they are spawned.
+        method = "fork" if sys.platform == "linux" else "spawn"
         pool = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context(method), initializer=_share, initargs=(registry,)
         )
-        with pool:
+        try:
             futures = [pool.submit(_ingest_shared, settings, contracts[s], lake) for s in rest]
             for future in as_completed(futures):
                 result, ids = future.result()
                 finished(result, ids)
+        except BaseException:
+            # As in one process, the run stops at the first source that raised: the sources not
+            # started yet are not ingested (published versions of finished ones stay in use).
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
 
     build_data_docs(lake.gx_root, validations)
     reports = settings.lake_dir / "reports"
@@ -180,7 +187,7 @@ def _worker_count(settings: Settings, sources: list[str], contracts: dict[str, C
     wanted = settings.ingest.workers
     if wanted == 0:
         big = sum(_extract_bytes(settings, contracts[s]) for s in sources) >= settings.ingest.parallel_from_mib << 20
-        wanted = (os.cpu_count() or 1) if big else 1
+        wanted = len(os.sched_getaffinity(0)) if big else 1
     return max(1, min(wanted, len(sources)))
 
 
@@ -196,6 +203,8 @@ _shared_registry: pd.DataFrame | None = None
 def _share(registry: pd.DataFrame | None) -> None:
     global _shared_registry
     _shared_registry = registry
+    # A forked worker must not write into the parent's progress display (and its lock).
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
 
 def _ingest_shared(settings: Settings, contract: Contract, lake: _Lake) -> tuple[SourceResult, list[Any]]:

@@ -33,7 +33,7 @@ class UnreadableExtract(ValueError):
 class RawBatch:
     """One extract file as text, with canonical column names (missing columns absent)."""
 
-    frame: pd.DataFrame  # every value a string or None
+    frame: pd.DataFrame  # CSV: every value text or missing; Parquet: columns in their native types
     missing_columns: list[ColumnSpec]
     extra_columns: list[str]
 
@@ -162,8 +162,9 @@ def _clean(text: pd.Series, col: ColumnSpec) -> pd.Series:
 def _cast(text: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
     present = text.notna()
     if col.type in ("string", "uscc"):
-        # Kept as Arrow-backed text: factorising, hashing and GX's checks stay vectorised.
-        return text, pd.Series(False, index=text.index)
+        # Arrow-backed text (pandas' default `str`, NaN when missing, as bronze reads back):
+        # factorising, hashing and GX's checks stay vectorised, unlike Python objects.
+        return text.astype("str"), pd.Series(False, index=text.index)
     if col.type == "date":
         value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[s]")
         for fmt in DATE_FORMATS:

@@ -70,10 +70,10 @@ class EntityDates:
 
     def lookup(self, positions: np.ndarray, distinct: pd.Index) -> tuple[np.ndarray, pd.Series]:
         """For factorised codes: whether each is a registered entity, and its establishment date."""
-        where = self.established.index.get_indexer(distinct)
+        where = self.established.index.get_indexer(distinct)  # registration keys are unique
         known = np.append(where >= 0, True)[positions]  # a missing code (-1) is not unknown
-        dates = self.established.to_numpy()
-        est = np.append(np.where(where >= 0, dates[where], np.datetime64("NaT")), np.datetime64("NaT"))
+        dates = np.append(self.established.to_numpy(), np.datetime64("NaT"))  # [-1]: not registered
+        est = np.append(dates[where], np.datetime64("NaT"))
         return known, pd.Series(est[positions], dtype=self.established.dtype)
 
 
@@ -123,9 +123,9 @@ def gx_failures(frame: pd.DataFrame, contract: Contract, report_root: Path) -> t
     """Run the contract's suite through a GX checkpoint; per row, the reasons it failed.
 
     Returns the reasons (index-aligned with `frame`, "" where the row passed) and the ids of the
-    validation results, which are stored in the file-backed context under `report_root` for the
-    data docs. Expectations on a derived column that this batch lacks are skipped (e.g. the
-    establishment check when registration was not ingested).
+    suite and the validation results for the data docs; both are stored in the file-backed
+    context under `report_root`. Expectations on a derived column that this batch lacks are
+    skipped (e.g. the establishment check when registration was not ingested).
 
     The checkpoint runs in a fresh in-memory context: a context keeps every batch it has
     validated, which at city scale grows without bound, and an in-memory one shares no
@@ -133,6 +133,7 @@ def gx_failures(frame: pd.DataFrame, contract: Contract, report_root: Path) -> t
     written to the file-backed context, each to a file of its own.
     """
     import great_expectations as gx
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     name = contract.source
     expectations = [e for e in contract.suite["expectations"] if e["kwargs"].get("column") in frame.columns]
@@ -178,7 +179,8 @@ def gx_failures(frame: pd.DataFrame, contract: Contract, report_root: Path) -> t
     store.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
     for key, res in result.run_results.items():
         store.validation_results_store.set(key, res)
-    return pd.Series(reasons, index=frame.index), list(result.run_results)
+    suite_id = ExpectationSuiteIdentifier(name=name)  # its data docs page is rebuilt too
+    return pd.Series(reasons, index=frame.index), [suite_id, *result.run_results]
 
 
 def _numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -197,8 +199,9 @@ def _numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 
 def build_data_docs(report_root: Path, validations: list[Any]) -> None:
     """Render the data docs pages of these validation results and the site's index, once."""
-    if validations:
-        gx_context(report_root).build_data_docs(resource_identifiers=validations)
+    unique = list(dict.fromkeys(validations))  # a source's suite id comes with each of its slices
+    if unique:
+        gx_context(report_root).build_data_docs(resource_identifiers=unique)
 
 
 @functools.cache

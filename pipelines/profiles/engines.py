@@ -49,7 +49,8 @@ def connect(
             con.raw_sql(f"SET memory_limit = '{int(memory_gib * 1024)}MiB'")
         if spill_dir is not None:
             spill_dir.mkdir(parents=True, exist_ok=True)
-            con.raw_sql(f"SET temp_directory = '{spill_dir.as_posix()}'")
+            quoted = spill_dir.as_posix().replace("'", "''")
+            con.raw_sql(f"SET temp_directory = '{quoted}'")
         return con
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
+import shutil
 
 import pandas as pd
 import pytest
@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from features.spec import DIMENSIONS
 from pipelines.cli import app
 from pipelines.lake import current_version
-from pipelines.settings import ProfileSettings
+from pipelines.settings import ProfileSettings, machine_memory_gib
 
 runner = CliRunner(env={"TERMINAL_WIDTH": "200", "COLUMNS": "200"})
 
@@ -77,10 +77,12 @@ def test_show_of_an_unknown_code_or_date_exits_2(built) -> None:
     assert late.exit_code == 2 and "runs past the extract date" in late.output
 
 
-def test_duckdb_is_capped_and_spills_under_the_data_home(ingested_city, monkeypatch) -> None:
+def test_duckdb_is_capped_and_spills_under_the_data_home(ingested_city, tmp_path, monkeypatch) -> None:
     import pipelines.profiles.flow as flow
 
     settings, _ = ingested_city
+    shutil.copytree(settings.lake_dir / "bronze", tmp_path / "lake" / "bronze")  # the shared city stays as is
+    capped = settings.model_copy(update={"data_home": tmp_path, "profile": ProfileSettings(duckdb_memory_gib=1.5)})
     seen: dict[str, str] = {}
     real = flow.connect
 
@@ -91,10 +93,8 @@ def test_duckdb_is_capped_and_spills_under_the_data_home(ingested_city, monkeypa
         return con
 
     monkeypatch.setattr(flow, "connect", spy)
-    capped = settings.model_copy(update={"profile": ProfileSettings(duckdb_memory_gib=1.5)})
     (result,) = flow.build_profiles(capped, [dt.date(2023, 1, 1)])
     assert result.enterprises > 0
-    assert seen == {"memory": "1.5 GiB", "spill": str(settings.lake_dir / ".duckdb_spill")}
-    # Unset, the cap is 40% of the machine's memory, never under 2 GiB.
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    assert ProfileSettings().memory_gib() == pytest.approx(max(2.0, 0.4 * total), abs=0.05)
+    assert seen == {"memory": "1.5 GiB", "spill": str(tmp_path / "lake" / ".duckdb_spill")}
+    # Unset, the cap is 40% of the machine's (or the container's) memory, never under 2 GiB.
+    assert ProfileSettings().memory_gib() == pytest.approx(max(2.0, 0.4 * machine_memory_gib()), abs=0.05)

@@ -147,6 +147,25 @@ def test_record_dated_before_the_enterprise_existed_is_quarantined(data_home: Pa
     assert "credit code not among the accepted registration rows" in q[2]
 
 
+def test_with_no_registration_row_accepted_every_record_is_an_unknown_entity(data_home: Path) -> None:
+    bad = GOOD[0][:-1] + ("0" if GOOD[0][-1] != "0" else "1")  # wrong check character
+    write_csv(data_home, "registration", [registration_row(bad)])
+    penalty = {
+        "uscc": GOOD[0],
+        "knowledge_date": "2020-03-01",
+        "decision_date": "2020-02-01",
+        "violation_type": "违反《中华人民共和国广告法》",
+        "penalty_kind": "罚款",
+        "fine_yuan": 5000,
+    }
+    write_csv(data_home, "penalties", [penalty])
+    results = _ingest(data_home, ["registration", "penalties"], max_share=1.0)
+    assert results["registration"].rows_accepted == 0
+    pen = results["penalties"]
+    assert (pen.rows_in, pen.rows_quarantined) == (1, 1)
+    assert "credit code not among the accepted registration rows" in _quarantine(data_home, "penalties")["reason"][0]
+
+
 @pytest.mark.parametrize(
     "payload",
     [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), b"<html><body>502 Bad Gateway</body></html>"],

@@ -97,6 +97,7 @@ def test_sources_ingested_by_worker_processes_match_the_serial_run(ingested_city
         pd.testing.assert_frame_equal(a, b)
     # Every worker's GX results reach the one data docs site.
     assert "electricity" in parallel.data_docs.read_text(encoding="utf-8")
+    assert (parallel.data_docs.parent / "expectations" / "electricity.html").is_file()
 
     # One source on its own is checked against the registration published above (read back
     # from bronze): the same rows pass, including the monthly records' establishment check.
