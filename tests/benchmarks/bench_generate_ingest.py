@@ -7,7 +7,7 @@ Run on demand, not in CI:
         --skip-generate --profile-as-of 2024-07-01 --workers 1 --workers 2
 
 Each step is one `regulens` command in a child process. Its peak memory is sampled over the whole
-process tree (the ingest workers included) every 0.2 s, so it is the most the step held at once.
+process tree (the ingest workers included, as PSS) every 0.2 s: the most the step held at once.
 `--workers` may be given several times: the ingest then runs once per value, in the given order,
 and the profile after the last one. Prints one JSON object per step; BENCHMARKS.md records the
 figures with the machine they ran on.
@@ -28,11 +28,14 @@ import time
 import psutil
 
 
-def tree_rss(proc: psutil.Process) -> int:
+def tree_memory(proc: psutil.Process) -> int:
+    """Proportional set size (PSS) summed over the process and its workers: pages a forked worker
+    still shares with its parent count once, split between them (a sum of RSS would count them
+    in every process)."""
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):  # a worker that just exited
-            total += p.memory_info().rss
+            total += p.memory_full_info().pss
     return total
 
 
@@ -53,7 +56,7 @@ def run_step(args: list[str], env: dict[str, str] | None = None) -> dict[str, ob
         watched = psutil.Process(proc.pid)
         while not done.is_set():
             try:
-                peak = max(peak, tree_rss(watched))
+                peak = max(peak, tree_memory(watched))
             except psutil.Error:
                 return
             done.wait(0.2)
@@ -67,7 +70,7 @@ def run_step(args: list[str], env: dict[str, str] | None = None) -> dict[str, ob
     if proc.returncode not in (0, 1):
         raise SystemExit(f"step {args} failed ({proc.returncode}):\n{stderr[-3000:]}")
     summary = json.loads(stdout.strip().splitlines()[-1])
-    return {"seconds": round(seconds, 1), "peak_rss_mib": round(peak / 2**20), "summary": summary}
+    return {"seconds": round(seconds, 1), "peak_mib": round(peak / 2**20), "summary": summary}
 
 
 def main() -> None:
@@ -123,7 +126,7 @@ def generate(opts: argparse.Namespace) -> None:
         "rows": rows,
         "seconds": gen["seconds"],
         "rows_per_second": round(rows / gen["seconds"]),  # type: ignore[operator]
-        "peak_rss_mib": gen["peak_rss_mib"],
+        "peak_mib": gen["peak_mib"],
     }
     print(json.dumps(report), flush=True)
 
@@ -142,7 +145,7 @@ def ingest(opts: argparse.Namespace, workers: int | None) -> float:
         "rows_per_second": round(rows_in / ing["seconds"]),  # type: ignore[operator]
         "quarantined": s["rows_quarantined"],  # type: ignore[index]
         "failed_sources": [x["source"] for x in s["sources"] if not x["ok"]],  # type: ignore[index]
-        "peak_rss_mib": ing["peak_rss_mib"],
+        "peak_mib": ing["peak_mib"],
     }
     print(json.dumps(report), flush=True)
     return float(ing["seconds"])  # type: ignore[arg-type]
@@ -154,7 +157,7 @@ def profile(opts: argparse.Namespace) -> float:
         "step": "profile",
         "as_of": opts.profile_as_of,
         "seconds": prof["seconds"],
-        "peak_rss_mib": prof["peak_rss_mib"],
+        "peak_mib": prof["peak_mib"],
         "summary": prof["summary"],
     }
     print(json.dumps(report, default=str), flush=True)
