@@ -211,7 +211,19 @@ def gx_context(report_root: Path) -> Any:
     import great_expectations as gx
 
     report_root.mkdir(parents=True, exist_ok=True)
-    return _quiet(gx.get_context(mode="file", project_root_dir=str(report_root)))
+    context = _quiet(gx.get_context(mode="file", project_root_dir=str(report_root)))
+    # The index page reads every validation result it lists, and results accumulate run after
+    # run (about 900 per ingest of a million-enterprise city): list the newest ones only. Every
+    # result keeps its own page.
+    for name, site in (context.variables.data_docs_sites or {}).items():
+        index = dict(site.get("site_index_builder") or {"class_name": "DefaultSiteIndexBuilder"})
+        if index.get("validation_results_limit") != DATA_DOCS_INDEX_LIMIT:
+            index["validation_results_limit"] = DATA_DOCS_INDEX_LIMIT
+            context.update_data_docs_site(name, {**site, "site_index_builder": index})
+    return context
+
+
+DATA_DOCS_INDEX_LIMIT = 1_000
 
 
 def _quiet(context: Any) -> Any:

@@ -7,7 +7,7 @@ Run on demand, not in CI:
         --skip-generate --profile-as-of 2024-07-01 --workers 1 --workers 2
 
 Each step is one `regulens` command in a child process. Its peak memory is sampled over the whole
-process tree (the ingest workers included, as PSS) every 0.2 s: the most the step held at once.
+process tree (the ingest workers included, as PSS) every second: the most the step held at once.
 `--workers` may be given several times: the ingest then runs once per value, in the given order,
 and the profile after the last one. Prints one JSON object per step; BENCHMARKS.md records the
 figures with the machine they ran on.
@@ -59,7 +59,7 @@ def run_step(args: list[str], env: dict[str, str] | None = None) -> dict[str, ob
                 peak = max(peak, tree_memory(watched))
             except psutil.Error:
                 return
-            done.wait(0.2)
+            done.wait(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
