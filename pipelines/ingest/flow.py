@@ -191,9 +191,17 @@ def _worker_count(settings: Settings, sources: list[str], contracts: dict[str, C
     return max(1, min(wanted, len(sources)))
 
 
+def _extract_files(settings: Settings, contract: Contract) -> list[Path]:
+    """The source's extracts: the contract's `files` glob, else every file in its folder."""
+    return sorted(p for p in settings.raw_dir.glob(_pattern(contract)) if p.is_file())
+
+
+def _pattern(contract: Contract) -> str:
+    return contract.meta.files or f"{contract.source}/*"
+
+
 def _extract_bytes(settings: Settings, contract: Contract) -> int:
-    pattern = contract.meta.files or f"{contract.source}/*"
-    return sum(p.stat().st_size for p in settings.raw_dir.glob(pattern) if p.is_file())
+    return sum(p.stat().st_size for p in _extract_files(settings, contract))
 
 
 # A worker process's copy of the registration rows, sent once when the worker starts.
@@ -224,10 +232,9 @@ def _ingest_source(
     run_id, bronze, quarantine, gx_root = lake.run_id, lake.bronze, lake.quarantine, lake.gx_root
     validations: list[Any] = []
     result = SourceResult(source=source)
-    pattern = contract.meta.files or f"{source}/*"
-    files = sorted(p for p in settings.raw_dir.glob(pattern) if p.is_file())
+    files = _extract_files(settings, contract)
     if not files:
-        result.failure = f"{source}: no extract files matching {settings.raw_dir / pattern}"
+        result.failure = f"{source}: no extract files matching {settings.raw_dir / _pattern(contract)}"
         return result, None, validations
     entities = None
     index = None
@@ -267,9 +274,10 @@ def _ingest_source(
             typed = cast_to_contract(raw, contract)
             parsed = (typed.reasons == "").to_numpy()
             checks = derive_checks(typed.frame, contract, settings.extract_date, keys, entities, parsed)
-            gx_reasons = _validate_in_slices(
-                pd.concat([typed.frame, checks], axis=1), contract, gx_root, settings.ingest.chunk_rows, validations
+            gx_reasons, ids = _validate_in_slices(
+                pd.concat([typed.frame, checks], axis=1), contract, gx_root, settings.ingest.chunk_rows
             )
+            validations.extend(ids)
             bad = ~parsed | (gx_reasons != "").to_numpy()
             row_reasons = pd.Series("", index=raw.index, dtype=object)
             row_reasons[bad] = typed.reasons[bad] + gx_reasons[bad]
@@ -316,19 +324,17 @@ def _ingest_source(
 
 
 def _validate_in_slices(
-    frame: pd.DataFrame, contract: Contract, gx_root: Path, rows: int, validations: list[Any]
-) -> pd.Series:
-    """GX reasons per row, validating at most `rows` rows at a time.
-
-    Each slice is one GX validation result; they share one folder, so the data docs list every
-    slice.
-    """
-    parts = []
+    frame: pd.DataFrame, contract: Contract, gx_root: Path, rows: int
+) -> tuple[pd.Series, list[Any]]:
+    """GX reasons per row, validating at most `rows` rows at a time, and the ids for the data
+    docs. Each slice is one GX validation result; they share one folder, so the data docs list
+    every slice."""
+    parts, ids = [], []
     for start in range(0, max(len(frame), 1), rows):
-        reasons, ids = gx_failures(frame.iloc[start : start + rows], contract, gx_root)
+        reasons, slice_ids = gx_failures(frame.iloc[start : start + rows], contract, gx_root)
         parts.append(reasons)
-        validations.extend(ids)
-    return pd.concat(parts)
+        ids.extend(slice_ids)
+    return pd.concat(parts), ids
 
 
 def _write_quarantine(path: Path, source: str, file: str, raw: pd.DataFrame, reasons: pd.Series) -> None:

@@ -92,17 +92,16 @@ def derive_checks(
     """
     meta = contract.meta
     out = pd.DataFrame(index=typed.index)
-    for col in meta.columns:
-        if col.type == "uscc" and col.name in typed:
-            # Codes repeat across a source's rows: check each distinct code once.
-            positions, distinct = pd.factorize(typed[col.name])
-            valid = np.append(uscc_valid_mask(np.asarray(distinct, dtype=object)), True)  # missing passes
-            out[f"{col.name}__check_character_ok"] = valid[positions]
+    # Codes repeat across a source's rows: each distinct code is checked and looked up once.
+    factorised = {c.name: pd.factorize(typed[c.name]) for c in meta.columns if c.type == "uscc" and c.name in typed}
+    for name, (positions, distinct) in factorised.items():
+        valid = np.append(uscc_valid_mask(np.asarray(distinct, dtype=object)), True)  # missing passes
+        out[f"{name}__check_character_ok"] = valid[positions]
     if meta.knowledge_date is not None:
         known = typed[meta.knowledge_date]
         out["knowledge_date__not_in_future"] = (known.isna() | (known <= pd.Timestamp(extract_date))).to_numpy()
     if entities is not None and meta.entity_key == "uscc":
-        positions, distinct = pd.factorize(typed["uscc"])
+        positions, distinct = factorised.get("uscc") or pd.factorize(typed["uscc"])
         registered, est = entities.lookup(positions, pd.Index(distinct))
         if meta.source != "registration":
             out["uscc__known_entity"] = registered
