@@ -16,10 +16,10 @@ from sklearn.metrics import roc_auc_score
 
 from models.evaluation import Holdout
 from models.fairness import fairness_table
-from models.registry import CHALLENGER, CHAMPION, MODEL_NAME, GateDecision, connect, decide, version_by_alias
+from models.registry import CHALLENGER, MODEL_NAME, GateDecision, decide
 from models.violation import ViolationModel
 from pipelines.modelling.events import load_events
-from pipelines.modelling.scoring import load_model
+from pipelines.modelling.scoring import contenders, load_model
 from pipelines.profiles.events_flow import event_spec
 from pipelines.settings import Settings
 
@@ -46,12 +46,8 @@ def promote_events(
     max_fairness_flags: int | None = None,
 ) -> GateDecision:
     spec = event_spec(settings)
-    client = connect(settings.data_home / "mlflow")
-    challenger, challenger_version = load_model(settings, challenger_ref)
-    champion_version = version_by_alias(client, CHAMPION)
-    if champion_version == challenger_version:
-        raise ValueError(f"version {challenger_version} is already the champion")
-    tags = client.get_model_version(MODEL_NAME, challenger_version).tags
+    client, challenger, challenger_version, entry, champion_version = contenders(settings, challenger_ref)
+    tags = entry.tags
     if "cutoff" not in tags:
         raise ValueError(f"version {challenger_version} was not trained on events (no `cutoff` tag)")
     # Compare on events neither model trained on: from the later of the two cut-offs.

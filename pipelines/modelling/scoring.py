@@ -8,7 +8,7 @@ row per registered enterprise: probability, log-odds, rank (1 = highest risk), p
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import mlflow.sklearn
@@ -41,6 +41,28 @@ def load_model(settings: Settings, ref: str = CHAMPION) -> tuple[ViolationModel,
     except mlflow.exceptions.MlflowException as error:
         raise LookupError(f"model version {version} of {MODEL_NAME} is not registered") from error
     return model, version
+
+
+class Contenders(NamedTuple):
+    """What a promotion compares: the challenger, its registry entry, the champion's version."""
+
+    client: Any  # the MLflow client of the data home's registry
+    challenger: ViolationModel
+    challenger_version: str
+    challenger_entry: Any  # its ModelVersion: tags and run id
+    champion_version: str | None
+
+
+def contenders(settings: Settings, challenger_ref: str = CHALLENGER) -> Contenders:
+    """The challenger (alias or version) and the current champion; a challenger that already is
+    the champion is refused."""
+    client = connect(settings.data_home / "mlflow")
+    challenger, challenger_version = load_model(settings, challenger_ref)
+    champion_version = version_by_alias(client, CHAMPION)
+    if champion_version == challenger_version:
+        raise ValueError(f"version {challenger_version} is already the champion")
+    entry = client.get_model_version(MODEL_NAME, challenger_version)
+    return Contenders(client, challenger, challenger_version, entry, champion_version)
 
 
 def score(settings: Settings, as_of: dt.date, ref: str = CHAMPION) -> dict[str, Any]:
@@ -105,14 +127,9 @@ def promote(
 ) -> GateDecision:
     """Score the champion and the challenger on the challenger's holdout; move `champion` only
     if the gate passes. The decision and its reasons are tagged on the challenger's version."""
-    client = connect(settings.data_home / "mlflow")
-    challenger, challenger_version = load_model(settings, challenger_ref)
-    champion_version = version_by_alias(client, CHAMPION)
-    if champion_version == challenger_version:
-        raise ValueError(f"version {challenger_version} is already the champion")
-    tags = client.get_model_version(MODEL_NAME, challenger_version).tags
-    as_of = dt.date.fromisoformat(tags["holdout_as_of"])
-    run_id = client.get_model_version(MODEL_NAME, challenger_version).run_id
+    client, challenger, challenger_version, entry, champion_version = contenders(settings, challenger_ref)
+    as_of = dt.date.fromisoformat(entry.tags["holdout_as_of"])
+    run_id = entry.run_id
     horizon = int(client.get_run(str(run_id)).data.params["option.horizon_days"])
     if current_version(settings.lake_dir / "profiles" / f"as_of={as_of}") is None:
         raise FileNotFoundError(f"the challenger's holdout {as_of} has no profile; rebuild it to compare")
