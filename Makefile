@@ -52,7 +52,9 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check pipelines features models serving tests
-	$(BIN)/mypy
+	# A crash inside mypy prints its traceback (CI once failed on an INTERNAL ERROR
+	# with no more said, on a machine whose disk was full).
+	$(BIN)/mypy --show-traceback
 
 lock:
 	$(UV) pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 -o requirements.lock --custom-compile-command "make lock"
