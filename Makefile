@@ -50,10 +50,9 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not spark and not postgres and not browser and not realdata"
 
+# A crash inside mypy prints its traceback (CI once stopped on an INTERNAL ERROR with no more said).
 lint: setup
 	$(BIN)/ruff check pipelines features models serving tests
-	# A crash inside mypy prints its traceback (CI once failed on an INTERNAL ERROR
-	# with no more said, on a machine whose disk was full).
 	$(BIN)/mypy --show-traceback
 
 lock:
