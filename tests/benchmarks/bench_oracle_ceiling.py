@@ -82,8 +82,11 @@ def main() -> None:
     frame = frame.merge(future_complaints(settings, dates, horizon), on=["uscc", "as_of"], how="left")
     truth = np.zeros(len(frame))
     for d in dates:
+        known = ground_truth(settings, d, horizon)
+        if known is None:
+            raise SystemExit(f"{args.data_home}: no ground truth for {d}; this benchmark needs the synthetic city")
         rows = (frame["as_of"] == d).to_numpy()
-        truth[rows] = frame.loc[rows, "uscc"].map(ground_truth(settings, d, horizon)).fillna(0.0).to_numpy()
+        truth[rows] = frame.loc[rows, "uscc"].map(known).fillna(0.0).to_numpy()
     rng = np.random.default_rng(args.seed)
     extra = pd.DataFrame(
         {
