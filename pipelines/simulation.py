@@ -50,7 +50,7 @@ from pipelines.draw.estimate import violation_rate
 from pipelines.draw.policy import HENAN_2021_RATIOS, DrawPolicy
 from pipelines.draw.sample import systematic_pps
 from pipelines.grading import load_scorecard
-from pipelines.modelling.data import available_as_of, load_catalogue, load_frame
+from pipelines.modelling.data import available_as_of, load_catalogue, load_frame, risk_directions
 from pipelines.modelling.report import grade_risk
 from pipelines.settings import Settings
 
@@ -391,8 +391,7 @@ def load_city(
 
 def monotone_directions(settings: Settings, factors: Sequence[str] = FACTORS) -> dict[str, int]:
     """Each factor's catalogue risk direction (+1 more is riskier), as the trained model uses."""
-    catalogue = load_catalogue(settings)
-    return {c: int(catalogue.get(c, {}).get("direction", 0)) for c in factors}
+    return risk_directions(load_catalogue(settings), factors)
 
 
 def initial_model(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,12 @@ def load_catalogue(settings: Settings) -> dict[str, dict]:
     """The feature catalogue written beside the profiles: name -> zh, en, unit, dimension, direction."""
     path = settings.lake_dir / "profiles" / "catalogue.json"
     return {f["name"]: f for f in json.loads(path.read_text(encoding="utf-8"))}
+
+
+def risk_directions(catalogue: dict[str, dict], names: Iterable[str] | None = None) -> dict[str, int]:
+    """Each factor's catalogue risk direction (+1: more is riskier, -1: less, 0: none), for
+    LightGBM's monotone constraints; `names` defaults to every factor of the catalogue."""
+    return {c: int(catalogue.get(c, {}).get("direction", 0)) for c in (catalogue if names is None else names)}
 
 
 def available_as_of(settings: Settings, horizon_days: int) -> list[dt.date]:

@@ -28,6 +28,7 @@ from sklearn.metrics import roc_auc_score
 from features.events import EventProfileSpec
 from models.selection import Ranking, rank_candidates, short_list
 from models.violation import ViolationModel
+from pipelines.modelling.data import risk_directions
 from pipelines.profiles.events_flow import event_spec, events_profile_dir, read_event_profile
 from pipelines.settings import Settings
 
@@ -147,7 +148,7 @@ def train_events(settings: Settings, options: EventTrainOptions) -> EventTrainRe
         before = before[before[column].astype(str) == value]
     if before.empty:
         raise ValueError(f"no events before the cut-off {options.cutoff}")
-    directions = {c: int(catalogue[c].get("direction", 0)) for c in candidates} if options.monotone else None
+    directions = risk_directions(catalogue, candidates) if options.monotone else None
     clock["load"] = time.perf_counter() - started
 
     folds = event_folds(options)

@@ -25,7 +25,15 @@ from models.labels import LabelPolicy, random_draw_rows, training_labels
 from models.selection import Ranking, rank_candidates, short_list
 from models.splits import Fold, walk_forward
 from models.violation import ViolationModel
-from pipelines.modelling.data import LABEL_COLUMNS, Snapshot, available_as_of, load_catalogue, load_frame, snapshot
+from pipelines.modelling.data import (
+    LABEL_COLUMNS,
+    Snapshot,
+    available_as_of,
+    load_catalogue,
+    load_frame,
+    risk_directions,
+    snapshot,
+)
 from pipelines.modelling.report import HoldoutReport, evaluate_holdout, report_columns
 from pipelines.settings import Settings
 
@@ -81,12 +89,11 @@ def train(settings: Settings, options: TrainOptions, progress: Progress | None =
     catalogue = load_catalogue(settings)
     candidates = candidate_columns(labelled, catalogue)
     if options.monotone:
-        directions = {name: int(f.get("direction", 0)) for name, f in catalogue.items()}
-        options = dataclasses.replace(options, directions=directions)
+        options = dataclasses.replace(options, directions=risk_directions(catalogue))
     clock["load"] = time.perf_counter() - started
 
     say(f"ranking {len(candidates)} candidates over {len(folds)} folds")
-    importances = [_fit_fold(labelled, fold, candidates, options)[0].feature_importance() for fold in folds]
+    importances = [fit_fold(labelled, fold, candidates, options)[0].feature_importance() for fold in folds]
     ranking = rank_candidates(importances)
     train_rows = labelled[labelled["as_of"].isin(holdout_fold.train)]
     factors = short_list(ranking, train_rows[candidates], options.factors, seed=options.seed)
@@ -97,8 +104,8 @@ def train(settings: Settings, options: TrainOptions, progress: Progress | None =
     clock["curve"] = time.perf_counter() - started - sum(clock.values())
 
     say(f"fitting the final model on {len(factors)} factors")
-    model = _fit_fold(labelled, holdout_fold, factors, options)[0]
-    full_model = _fit_fold(labelled, holdout_fold, candidates, options)[0] if options.compare_all_candidates else None
+    model = fit_fold(labelled, holdout_fold, factors, options)[0]
+    full_model = fit_fold(labelled, holdout_fold, candidates, options)[0] if options.compare_all_candidates else None
     clock["final"] = time.perf_counter() - started - sum(clock.values())
 
     say(f"evaluating on the holdout {holdout_fold.test}")
@@ -116,7 +123,7 @@ def train(settings: Settings, options: TrainOptions, progress: Progress | None =
     )
 
 
-def _fit_fold(
+def fit_fold(
     labelled: pd.DataFrame, fold: Fold, columns: list[str], options: TrainOptions
 ) -> tuple[ViolationModel, float]:
     """Fit on the fold's training dates, early-stop and calibrate on its validation date; return
@@ -165,7 +172,7 @@ def factor_curve(
             train_rows = labelled[labelled["as_of"].isin(fold.train)]
             own = rank_candidates([importance])
             cols = candidates if k == len(candidates) else short_list(own, train_rows[candidates], k)
-            aucs.append(_fit_fold(labelled, fold, cols, options)[1])
+            aucs.append(fit_fold(labelled, fold, cols, options)[1])
         rows.append({"factors": k, "auc_mean": float(np.nanmean(aucs)), "auc_std": float(np.nanstd(aucs)),
                      **{f"auc_{f.test.isoformat()}": a for f, a in zip(folds, aucs, strict=True)}})
     return pd.DataFrame(rows)

@@ -32,12 +32,13 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from models.evaluation import top_share
-from models.labels import LabelPolicy, training_labels
+from models.labels import training_labels
 from models.splits import walk_forward
 from models.violation import ViolationModel
-from pipelines.modelling.data import available_as_of, ground_truth, load_catalogue, load_frame
+from pipelines.lake import current_version
+from pipelines.modelling.data import available_as_of, ground_truth, load_catalogue, load_frame, risk_directions
 from pipelines.modelling.scoring import load_model
-from pipelines.modelling.train import TrainOptions, candidate_columns
+from pipelines.modelling.train import TrainOptions, candidate_columns, fit_fold
 from pipelines.settings import Settings, load_settings
 
 SHARE = 0.05
@@ -45,12 +46,13 @@ SHARE = 0.05
 
 def future_complaints(settings: Settings, dates: list[dt.date], horizon_days: int) -> pd.DataFrame:
     """Complaints linked to each enterprise with a knowledge date in (as_of, as_of + horizon]."""
-    folder = settings.lake_dir / "bronze" / "complaints"
-    version = (folder / "CURRENT").read_text().strip()
+    version = current_version(settings.lake_dir / "bronze" / "complaints")
+    if version is None:
+        raise SystemExit(f"{settings.lake_dir}: no published complaints; run `regulens ingest` first")
     sql = f"""
         WITH a AS (SELECT unnest(?::DATE[]) AS as_of)
         SELECT c.entity_uscc AS uscc, a.as_of, count(*) AS complaints_ahead
-        FROM read_parquet('{folder}/{version}/*.parquet') c, a
+        FROM read_parquet('{version}/*.parquet') c, a
         WHERE c.entity_uscc IS NOT NULL
           AND c.knowledge_date > a.as_of AND c.knowledge_date <= a.as_of + INTERVAL {horizon_days} DAY
         GROUP BY ALL"""
@@ -74,7 +76,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     settings = load_settings(None, data_home=args.data_home)
-    options = TrainOptions()
+    catalogue = load_catalogue(settings)
+    # `regulens train`'s options, with the outlook held to "more complaints ahead is riskier".
+    options = TrainOptions(directions=risk_directions(catalogue) | {"complaint_outlook": 1})
     horizon = options.horizon_days
     _, fold = walk_forward(available_as_of(settings, horizon), horizon, options.n_folds)
     dates = sorted({*fold.train, fold.validation, fold.test})
@@ -93,16 +97,14 @@ def main() -> None:
             "complaints_ahead": frame.pop("complaints_ahead").fillna(0.0),
             "truth": truth,
             "drawn_from_truth": (rng.random(len(frame)) < truth).astype(float),
-            "complaint_outlook": np.nan,  # filled in by the auxiliary model below
+            "complaint_outlook": np.nan,  # the auxiliary model's prediction, filled in below
         },
         index=frame.index,
     )
     frame = pd.concat([frame, extra], axis=1).copy()  # one block per dtype, not one per column
 
-    catalogue = load_catalogue(settings)
     candidates = candidate_columns(frame, catalogue)
     factors = load_model(settings, args.model_ref)[0].feature_names_
-    directions = {name: int(f.get("direction", 0)) for name, f in catalogue.items()} | {"complaint_outlook": 1}
     train = frame[frame["as_of"].isin(fold.train)]
     valid = frame[frame["as_of"] == fold.validation]
     test = frame[frame["as_of"] == fold.test]
@@ -121,17 +123,15 @@ def main() -> None:
 
     def recorded(variant: str, columns: list[str]) -> None:
         started = time.perf_counter()
-        lt = training_labels(train, LabelPolicy.RANDOM_IPW)
-        lv = training_labels(valid, LabelPolicy.RANDOM_IPW)
-        model = ViolationModel(seed=options.seed, monotone={c: directions.get(c, 0) for c in columns}).fit(
-            train.iloc[lt.rows][columns], lt.target, lt.weight,
-            eval_set=(valid.iloc[lv.rows][columns], lv.target, lv.weight),
-        )
-        report(variant, columns, len(lt.rows), model.decision_function(test[columns]), started)
+        model = fit_fold(frame, fold, columns, options)[0]  # exactly as `regulens train` fits a fold
+        labels = len(training_labels(train, options.label_policy).rows)
+        # From `frame`, not `test`: the outlook column is filled in on `frame` after the split.
+        report(variant, columns, labels, model.decision_function(frame.loc[test.index, columns]), started)
 
     def every_firm(variant: str, columns: list[str]) -> None:
         started = time.perf_counter()
-        model = ViolationModel(seed=options.seed, monotone={c: directions.get(c, 0) for c in columns}).fit(
+        monotone = {c: options.directions.get(c, 0) for c in columns} if options.directions else None
+        model = ViolationModel(seed=options.seed, monotone=monotone).fit(
             train[columns], train["drawn_from_truth"].to_numpy(), None,
             eval_set=(valid[columns], valid["drawn_from_truth"].to_numpy(), None),
         )
@@ -150,10 +150,9 @@ def main() -> None:
     recorded("all candidates, labels as recorded", candidates)
     started = time.perf_counter()
     outlook = booster("poisson", "complaints_ahead")
-    for part in (train, valid, test):
-        part["complaint_outlook"] = outlook.predict(lgb_matrix(part, candidates))
-    report("complaint outlook alone (auxiliary model)", candidates, len(train), test["complaint_outlook"].to_numpy(),
-           started)
+    frame["complaint_outlook"] = outlook.predict(lgb_matrix(frame, candidates))
+    report("complaint outlook alone (auxiliary model)", candidates, len(train),
+           frame.loc[test.index, "complaint_outlook"].to_numpy(), started)
     recorded("12 factors + complaint outlook, labels as recorded", [*factors, "complaint_outlook"])
     every_firm("12 factors, every firm labelled from the truth", factors)
     every_firm("all candidates, every firm labelled from the truth", candidates)
