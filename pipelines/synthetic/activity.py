@@ -124,6 +124,26 @@ def tax_and_headcount(rng: np.random.Generator, pop: pd.DataFrame, timeline: Tim
     return {"tax_payments": tax, "social_insurance": social}
 
 
+# Tax credit grades cut a noisy score at these floors (D below the last).
+GRADE_FLOORS = {"A": 1.6, "B": 0.2, "M": -0.8, "C": -1.8}
+GRADE_NOISE = 0.6
+
+
+def visible_disposition(z: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """What departments see of the hidden disposition: correlation 0.6 with `z` (noise ~ N(0, 1))."""
+    return 0.6 * z + 0.8 * noise
+
+
+def on_time_probability(visible: np.ndarray, collapsed: np.ndarray, shell: np.ndarray) -> np.ndarray:
+    """Chance of filing a year's annual report by the 30 June deadline."""
+    return sigmoid(2.6 - 0.7 * visible - 2.2 * collapsed - 0.8 * shell)
+
+
+def grade_score_mean(visible: np.ndarray, collapsed: np.ndarray, shell: np.ndarray) -> np.ndarray:
+    """The tax credit score before its noise (GRADE_NOISE); GRADE_FLOORS turn it into a grade."""
+    return 1.0 - 0.8 * visible - 1.6 * collapsed - 0.6 * shell
+
+
 def annual_reports_and_grades(
     rng: np.random.Generator, pop: pd.DataFrame, timeline: Timeline
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -134,14 +154,13 @@ def annual_reports_and_grades(
     shell = pop["shell"].to_numpy()
     # What departments see of the hidden disposition is diluted by a persistent firm-level trait,
     # so that averaging a firm's yearly grades does not reveal `z` (correlation 0.6, not ~0.95).
-    z = 0.6 * pop["z"].to_numpy() + 0.8 * rng.normal(size=len(pop))
+    z = visible_disposition(pop["z"].to_numpy(), rng.normal(size=len(pop)))
     company = pop["type_code"].to_numpy() == "91"
     for y in range(timeline.n_months // 12):
         year_end = (y + 1) * 12  # month index of next January
         exists = (pop["est_month"].to_numpy() < year_end) & (pop["exit_month"].to_numpy() > year_end + 6)
         collapsed = pop["collapse_month"].to_numpy() < year_end
-        p_file = sigmoid(2.6 - 0.7 * z - 2.2 * collapsed - 0.8 * shell)
-        on_time = exists & (rng.random(len(pop)) < p_file)
+        on_time = exists & (rng.random(len(pop)) < on_time_probability(z, collapsed, shell))
         late = exists & ~on_time & (rng.random(len(pop)) < 0.45)
         jan = np.datetime64(f"{year0 + y + 1}-01-01")
         filed = on_time | late
@@ -180,8 +199,8 @@ def annual_reports_and_grades(
                 }
             )
         )
-        score = 1.0 - 0.8 * z - 1.6 * collapsed - 0.6 * shell + rng.normal(0, 0.6, len(pop))
-        grade = np.select([score > 1.6, score > 0.2, score > -0.8, score > -1.8], ["A", "B", "M", "C"], "D")
+        score = grade_score_mean(z, collapsed, shell) + rng.normal(0, GRADE_NOISE, len(pop))
+        grade = np.select([score > lower for lower in GRADE_FLOORS.values()], list(GRADE_FLOORS), "D")
         young = pop["est_month"].to_numpy() > year_end - 12
         grade = np.where(young & (grade != "D"), "M", grade)  # new taxpayers are graded M
         # Graded if alive when grades are published (20 April): a later exit must not show here.

@@ -55,6 +55,17 @@ LOGIT = {
 }
 
 
+def exit_hazard(type_code: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Monthly chance of deregistering: individual businesses (92) twice companies'; a higher `z`
+    (a worse disposition) exits sooner."""
+    return np.where(type_code == "92", 0.008, 0.004) * np.exp(0.3 * z)
+
+
+def collapse_probability(shell: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Chance that a firm's activity collapses at some point while it stays registered."""
+    return 0.06 + 0.25 * shell + 0.04 * (z > 1)
+
+
 def _unique_bodies(global_index: np.ndarray) -> np.ndarray:
     """Eight-digit organisation-code bodies, unique per index: an affine bijection mod 10**8."""
     return (global_index.astype(np.int64) * 48_271_129 + 7_919_311) % 100_000_000
@@ -97,11 +108,9 @@ def draw_enterprises(
 
     # Exit (注销) and collapse, as month indices; n_months means "never within the window".
     first_active = np.maximum(est_month, 0)
-    exit_hazard = np.where(type_code == "92", 0.008, 0.004) * np.exp(0.3 * z)
-    exit_month = first_active + rng.geometric(np.clip(exit_hazard, 1e-4, 1)) + 6
+    exit_month = first_active + rng.geometric(np.clip(exit_hazard(type_code, z), 1e-4, 1)) + 6
     exit_month = np.where(exit_month < timeline.n_months, exit_month, timeline.n_months)
-    collapse_p = 0.06 + 0.25 * shell + 0.04 * (z > 1)
-    collapses = rng.random(n) < collapse_p
+    collapses = rng.random(n) < collapse_probability(shell, z)
     span = np.maximum(exit_month - first_active, 1)
     collapse_month = np.where(collapses, first_active + (rng.random(n) * span).astype(int), timeline.n_months)
     collapse_month = np.minimum(collapse_month, exit_month)

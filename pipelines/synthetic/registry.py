@@ -27,6 +27,24 @@ def _window_end(timeline: Timeline) -> np.datetime64:
     return timeline.month_starts[-1]
 
 
+# Yearly rates of the events that carry a trace of the hidden disposition `z`.
+def legal_rep_change_rate(shell: np.ndarray, z: np.ndarray) -> np.ndarray:
+    return 0.05 * (1 + 6 * shell + 0.6 * (z > 1))
+
+
+def court_case_rate(z: np.ndarray, collapsed_ever: np.ndarray) -> np.ndarray:
+    return 0.02 * np.exp(0.7 * z + 1.5 * collapsed_ever)
+
+
+def honour_rate(company: np.ndarray, z: np.ndarray, collapsed_ever: np.ndarray) -> np.ndarray:
+    return company * 0.015 * np.exp(-0.8 * z) * ~collapsed_ever
+
+
+def quality_failure_probability(propensity: np.ndarray) -> np.ndarray:
+    """A product sample fails more often at a firm that is more likely to be violating."""
+    return 0.03 + 0.5 * propensity
+
+
 def _events(
     rng: np.random.Generator, rate_per_year: np.ndarray, start: np.ndarray, end: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +123,7 @@ def changes(rng: np.random.Generator, pop: pd.DataFrame, spec: CitySpec, timelin
     shell, z = pop["shell"].to_numpy(), pop["z"].to_numpy()
     parts = []
     for item, rate in (
-        ("法定代表人变更", 0.05 * (1 + 6 * shell + 0.6 * (z > 1))),
+        ("法定代表人变更", legal_rep_change_rate(shell, z)),
         ("住所变更", 0.06 * (1 + 4 * shell)),
         ("经营范围变更", 0.08 + 0 * z),
         ("注册资本变更", 0.02 * (1 + 2 * shell)),
@@ -194,7 +212,7 @@ def rare_events(
             "pledged_amount_wan": np.round(pop["capital_wan"].to_numpy()[r] * 0.5, 2),
         }
     )
-    r, d = _events(rng, 0.02 * np.exp(0.7 * z + 1.5 * collapsed_ever), begin, end)
+    r, d = _events(rng, court_case_rate(z, collapsed_ever), begin, end)
     closed = np.where(rng.random(len(r)) < 0.6, d + rng.integers(30, 400, len(r)), np.datetime64("NaT"))
     out["court_enforcement"] = pd.DataFrame(
         {
@@ -206,7 +224,7 @@ def rare_events(
             "closed_date": closed,
         }
     )
-    r, d = _events(rng, company * 0.015 * np.exp(-0.8 * z) * ~collapsed_ever, begin, end)
+    r, d = _events(rng, honour_rate(company, z, collapsed_ever), begin, end)
     out["honours"] = pd.DataFrame(
         {
             "uscc": uscc[r],
@@ -219,7 +237,7 @@ def rare_events(
     goods = np.isin(industry_code, ["13", "14", "15", "18", "21", "30", "33", "38", "27", "52"])
     r, d = _events(rng, goods * 0.08, begin, end)
     quarter = np.clip(((d - timeline.month_starts[0]).astype(int) // 91), 0, propensity.shape[1] - 1)
-    failed = rng.random(len(r)) < 0.03 + 0.5 * propensity[r, quarter]
+    failed = rng.random(len(r)) < quality_failure_probability(propensity[r, quarter])
     out["quality_sampling"] = pd.DataFrame(
         {
             "uscc": uscc[r],

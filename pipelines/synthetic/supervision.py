@@ -74,6 +74,16 @@ def draw_inspector_pairs(
     return picks[:, 0], picks[:, 1]
 
 
+def complaint_rate(industry_code: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """A firm's complaint exposure: consumer-facing trades far more, bigger firms somewhat more."""
+    return np.where(np.isin(industry_code, list(CONSUMER_FACING)), 0.9, 0.12) * scale**0.3
+
+
+def complaint_mean(rate: np.ndarray, violating: np.ndarray) -> np.ndarray:
+    """Expected complaints in a quarter: violators are complained about 17 times as often."""
+    return rate * (0.05 + 0.8 * violating)
+
+
 def simulate_history(
     rng: np.random.Generator,
     spec: CitySpec,
@@ -88,8 +98,7 @@ def simulate_history(
     n, n_q = len(pop), timeline.n_quarters
     active, collapsed, _ = quarter_state(pop, timeline)
     industry_code = np.array([spec.industries[i].code for i in pop["industry_idx"]])
-    consumer = np.isin(industry_code, list(CONSUMER_FACING))
-    complaint_rate = np.where(consumer, 0.9, 0.12) * pop["scale"].to_numpy() ** 0.3
+    rate = complaint_rate(industry_code, pop["scale"].to_numpy())
     recent_penalty = np.zeros((n, n_q), dtype=bool)
     base = dynamic_logit(pop, timeline, np.zeros((n, n_q), dtype=bool)) + static[:, None] + intercept
     starts = timeline.month_starts
@@ -113,7 +122,7 @@ def simulate_history(
         q_start, q_len = starts[q * 3], int((starts[q * 3 + 3] - starts[q * 3]).astype(int))
 
         # Complaints: violators are complained about far more often.
-        counts = np.where(act, rng.poisson(complaint_rate * (0.05 + 0.8 * violating)), 0)
+        counts = np.where(act, rng.poisson(complaint_mean(rate, violating)), 0)
         who = np.repeat(np.arange(n), counts)
         if len(who):
             comp_parts.append(
