@@ -110,6 +110,19 @@ def test_history_counts_only_earlier_events(profile: pd.DataFrame) -> None:
     assert pd.isna(first["history_critical_last"])  # never inspected is not "clean last time"
 
 
+def test_the_previous_outcome_on_a_day_with_two_events_is_the_worse_in_any_row_order() -> None:
+    later = {"inspection_id": 7, "license": 10, "inspection_date": D(2014, 4, 1), "results": "Pass",
+             "critical_count": 0, "risk": "Risk 1 (High)", "latitude": LAT, "longitude": LON}
+    for order in (slice(None), slice(None, None, -1)):  # inspections 3 (Fail, 5 critical) and 4 (Pass, 1): 2014-03-01
+        data = frames()
+        data["inspections"] = pd.concat([data["inspections"], pd.DataFrame([later])], ignore_index=True)[order]
+        expr = event_profile_expr(SPEC, {name: ibis.memtable(frame) for name, frame in data.items()})
+        seventh = ibis.duckdb.connect().execute(expr).set_index("inspection_id").loc[7]
+        assert seventh["history_critical_last"] == 5
+        assert seventh["history_failed_last"] == 1
+        assert seventh["history_days_since_last"] == 31
+
+
 def test_joined_record_known_on_the_day_is_blanked(profile: pd.DataFrame) -> None:
     assert profile.loc[3, "licences_tavern"] == 1
     assert profile.loc[3, "licence_age_years"] == pytest.approx((D(2014, 3, 1) - D(2010, 3, 1)).days / 365.25)
