@@ -40,6 +40,14 @@ def honour_rate(company: np.ndarray, z: np.ndarray, collapsed_ever: np.ndarray) 
     return company * 0.015 * np.exp(-0.8 * z) * ~collapsed_ever
 
 
+def legacy_listing_probability(z: np.ndarray, est_month: np.ndarray) -> np.ndarray:
+    """Chance that a firm older than the window's first three years was listed for false registration."""
+    return 0.2 * ((z > 1.6) & (est_month < -36))
+
+
+LEGACY_LISTING_REASON = "提交虚假材料或者采取其他欺诈手段隐瞒重要事实取得登记"
+
+
 def quality_failure_probability(propensity: np.ndarray) -> np.ndarray:
     """A product sample fails more often at a firm that is more likely to be violating."""
     return 0.03 + 0.5 * propensity
@@ -275,16 +283,15 @@ def serious_dishonesty(
         }
     )
     begin, _ = _alive_span(pop, timeline)
-    legacy = np.flatnonzero(
-        (pop["z"].to_numpy() > 1.6) & (pop["est_month"].to_numpy() < -36) & (rng.random(len(pop)) < 0.2)
-    )
+    chance = legacy_listing_probability(pop["z"].to_numpy(), pop["est_month"].to_numpy())
+    legacy = np.flatnonzero(rng.random(len(pop)) < chance)
     when = begin[legacy] + rng.integers(0, 3 * 365, len(legacy))
     c = pd.DataFrame(
         {
             "uscc": pop["uscc"].to_numpy()[legacy],
             "listed_date": when,
             "knowledge_date": when,
-            "reason": "提交虚假材料或者采取其他欺诈手段隐瞒重要事实取得登记",
+            "reason": LEGACY_LISTING_REASON,
         }
     )
     out = pd.concat([c, a, b], ignore_index=True).drop_duplicates("uscc")

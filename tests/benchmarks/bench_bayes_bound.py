@@ -28,6 +28,14 @@ posterior mean of its propensity over the label window. Each row adds one channe
 
 The oracle ratio at 5% is the true hit rate of the top 5% over the oracle's, on the enterprises
 registered on the as-of date, as in `regulens train`'s report and bench_oracle_ceiling.py.
+
+Where the bound is not exact it errs upwards, so "no model can do better" stays true:
+- the non-`z` log-odds of the window's second quarter include a repeat-offender penalty that an
+  inspection inside the window may impose (about 120 of 14,000 firms); a regulator on the as-of
+  date could not know it. A review that modelled it instead measured the bound 0.001 to 0.003 lower.
+- it ranks the enterprises of the ground truth registered on the as-of date (14,080 on
+  2025-07-01); the profile the model is scored on has 14,158 (firms deregistered in July, and a
+  few whose exit record was quarantined), a difference of 4 firms in the top 5%.
 """
 
 from __future__ import annotations
@@ -50,8 +58,10 @@ from pipelines.synthetic.activity import GRADE_FLOORS, GRADE_NOISE, grade_score_
 from pipelines.synthetic.flow import timeline_of
 from pipelines.synthetic.population import LOGIT, collapse_probability, exit_hazard, sigmoid
 from pipelines.synthetic.registry import (
+    LEGACY_LISTING_REASON,
     court_case_rate,
     honour_rate,
+    legacy_listing_probability,
     legal_rep_change_rate,
     quality_failure_probability,
 )
@@ -192,28 +202,43 @@ def main() -> None:
 
     # --- direct traces of z ------------------------------------------------------------------------
     z = GRID[None, :]
-    collapses = collapse_m < timeline.n_months
+    # A firm that never collapses carries its exit month as its collapse month.
+    collapses = collapse_m < exit_m
     pc = collapse_probability(shell[:, None], z)
     direct = np.log(np.where(collapses[:, None], pc, 1 - pc))
     survived = np.maximum(months_now - np.maximum(est, 0) - 6, 0)  # exit_month = start + geometric + 6
     direct += survived[:, None] * np.log1p(-np.minimum(exit_hazard(ent["type_code"].to_numpy()[:, None], z), 0.99))
     starts = timeline.month_starts
-    est_day = (timeline.start.astype("datetime64[M]") + est).astype("datetime64[D]") + 14  # the truth keeps months
-    begin = np.maximum(est_day, starts[0] - 365 * 2)
-    span_end = np.minimum(np.maximum(starts[np.minimum(exit_m, timeline.n_months)], begin), np.datetime64(args.as_of))
-    years = np.maximum((span_end - begin).astype(int), 0)[:, None] / 365.25
+    registered = bronze(settings, "registration", "established_date IS NOT NULL", args.as_of)
+    established = registered.drop_duplicates("uscc").set_index("uscc")["established_date"].reindex(firms)
+    month_only = (timeline.start.astype("datetime64[M]") + est).astype("datetime64[D]") + 14
+    est_day = np.where(established.isna(), month_only, established.to_numpy().astype("datetime64[D]"))
 
-    def poisson_trace(source: str, where: str, yearly: np.ndarray) -> np.ndarray:
+    def exposure_years(earliest: np.datetime64) -> np.ndarray:
+        """Years alive from max(established, earliest) to min(exit, as-of): the generator's event span."""
+        begin = np.maximum(est_day, earliest)
+        alive_end = np.maximum(starts[np.minimum(exit_m, timeline.n_months)], begin)
+        return np.maximum((np.minimum(alive_end, np.datetime64(args.as_of)) - begin).astype(int), 0)[:, None] / 365.25
+
+    def poisson_trace(source: str, where: str, yearly: np.ndarray, years: np.ndarray) -> np.ndarray:
         seen = bronze(settings, source, where, args.as_of)
         n = np.bincount(firms.get_indexer(seen.loc[seen["uscc"].isin(firms), "uscc"]), minlength=len(firms))
         mean = yearly * years
         return np.where(mean > 0, n[:, None] * np.log(mean + TINY) - mean, 0.0)
 
-    collapsed_ever = collapses[:, None]
-    direct += poisson_trace("court_enforcement", "TRUE", court_case_rate(z, collapsed_ever))
-    direct += poisson_trace("honours", "TRUE", honour_rate(company[:, None], z, collapsed_ever))
+    # The generator's `collapsed_ever` (collapse month inside the window) also marks firms that exit in it.
+    collapsed_ever = (collapse_m < timeline.n_months)[:, None]
+    since_window = exposure_years(starts[0])  # court cases and honours start with the window
+    direct += poisson_trace("court_enforcement", "TRUE", court_case_rate(z, collapsed_ever), since_window)
+    direct += poisson_trace("honours", "TRUE", honour_rate(company[:, None], z, collapsed_ever), since_window)
     legal_rep = "change_item = '法定代表人变更'"
-    direct += poisson_trace("registration_changes", legal_rep, legal_rep_change_rate(shell[:, None], z))
+    direct += poisson_trace(
+        "registration_changes", legal_rep, legal_rep_change_rate(shell[:, None], z), exposure_years(starts[0] - 730)
+    )
+    listed = bronze(settings, "serious_dishonesty", f"reason = '{LEGACY_LISTING_REASON}'", args.as_of)
+    chance = legacy_listing_probability(z, est[:, None])
+    was_listed = firms.isin(listed["uscc"])[:, None]
+    direct += np.log(np.maximum(np.where(was_listed, chance, 1 - chance), TINY))
     samples = bronze(settings, "quality_sampling", "sampling_date IS NOT NULL", args.as_of)
     samples = samples[samples["uscc"].isin(firms)]
     q = np.clip((pd.to_datetime(samples["sampling_date"]) - pd.Timestamp(starts[0])).dt.days // 91, 0, None)
