@@ -22,8 +22,9 @@ Worked example (Chicago): inspection 1199491 of licence 2008126 on 2014-09-03 ha
 `history_events_all` 2 (the licence's canvass inspections before that day),
 `history_critical_last` 3 (critical violations at the previous one; the worst, if it shared its
 day), `history_days_since_last` 490, `sanitation_complaints_within_500m_90d` 6 (311 complaints
-created 2014-06-05..2014-09-02 within 500 m of its address), `weather_temperature_max_3d` 82.0 (mean maximum of 08-31, 09-01
-and 09-02) and `licence_age_years` 4.75 (since the licence's first term).
+created 2014-06-05..2014-09-02 within 500 m of its address), `weather_temperature_max_3d` 82.0
+(mean maximum of 08-31, 09-01 and 09-02) and `licence_age_years` 4.75 (since the licence's first
+term).
 """
 
 from __future__ import annotations
