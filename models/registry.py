@@ -11,6 +11,8 @@ challenger's) and refuses, with the reasons, when the challenger
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +29,53 @@ def tracking_uri(mlflow_dir: Path) -> str:
     return f"sqlite:///{mlflow_dir.resolve() / 'mlflow.db'}"
 
 
+# The columns of MLflow's SQLite store that hold an absolute artifact path.
+ARTIFACT_COLUMNS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+    ("model_versions", "storage_location"),
+)
+
+
+def follow_moved_home(mlflow_dir: Path) -> str | None:
+    """Re-point a copied or moved data home's MLflow store at its own artifact folder.
+
+    MLflow records artifact locations as absolute paths. A data home that was copied (say, for a
+    notebook experiment) would otherwise keep reading, and writing, the original's artifacts.
+    When the store's experiment points at another `.../artifacts` folder and this home has its
+    own, every recorded path is rewritten from the old prefix to the new one in one SQLite
+    transaction. Returns the old prefix, or None when nothing had to change.
+    """
+    db = mlflow_dir / "mlflow.db"
+    if not db.is_file():
+        return None
+    here = (mlflow_dir.resolve() / "artifacts").as_uri()
+    with closing(sqlite3.connect(db)) as con:
+        row = con.execute("SELECT artifact_location FROM experiments WHERE name = ?", (EXPERIMENT,)).fetchone()
+        recorded = row[0] if row else None
+        if recorded is None or recorded == here or not recorded.startswith("file://"):
+            return None
+        if not recorded.endswith("/artifacts"):
+            return None  # an artifact store someone chose on purpose: leave it alone
+        if not (mlflow_dir / "artifacts").is_dir():
+            raise FileNotFoundError(
+                f"{db} records its model artifacts under {recorded}, and {mlflow_dir / 'artifacts'} does not exist: "
+                "copy the whole mlflow folder of the data home, not only mlflow.db"
+            )
+        with con:  # one transaction: all paths move, or none
+            for table, column in ARTIFACT_COLUMNS:
+                con.execute(
+                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
+                    f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",
+                    (here, len(recorded) + 1, recorded, len(recorded) + 1, recorded + "/"),
+                )
+    return recorded
+
+
 def connect(mlflow_dir: Path) -> MlflowClient:
     """Point MLflow at the data home's SQLite store and artifact folder; create the experiment."""
+    follow_moved_home(mlflow_dir)
     uri = tracking_uri(mlflow_dir)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

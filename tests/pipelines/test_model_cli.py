@@ -7,18 +7,21 @@ make the comparisons meaningful. One test trains on the small city's real profil
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from models.labels import training_labels
-from models.registry import CHAMPION, MODEL_NAME, connect, version_by_alias
+from models.registry import ARTIFACT_COLUMNS, CHAMPION, MODEL_NAME, connect, follow_moved_home, version_by_alias
 from models.violation import ViolationModel
 from pipelines.cli import app
 from pipelines.lake import current_version
 from pipelines.modelling.data import load_frame
 from pipelines.modelling.report import evaluate_holdout
+from pipelines.modelling.scoring import load_model
 from pipelines.modelling.tracking import load_catalogue, log_training
 from pipelines.modelling.train import TrainOptions, train
 from tests.conftest import HALF_YEARLY
@@ -130,3 +133,35 @@ def test_train_runs_on_the_small_citys_real_profiles(profiled_city) -> None:
     code, summary = run(profiled_city, "train", "--factors", "6")
     assert code == 0, summary
     assert len(summary["factors"]) == 6 and summary["factor_curve"][0]["factors"] > 1000
+
+
+def test_a_copied_data_home_reads_and_writes_its_own_artifacts(trained, tmp_path) -> None:
+    settings, summary = trained
+    copy = settings_for(tmp_path / "copy")
+    shutil.copytree(settings.data_home, copy.data_home)
+    original = settings.data_home / "mlflow" / "artifacts"
+    hidden = original.with_name("artifacts-hidden")
+    original.rename(hidden)  # the copy must not need the original's folder
+    try:
+        model, version = load_model(copy, summary["model_version"])
+        assert version == summary["model_version"] and model.feature_names_ == summary["factors"]
+        stored = sqlite3.connect(copy.data_home / "mlflow" / "mlflow.db")
+        here, there = ((h / "mlflow").resolve().as_uri() for h in (copy.data_home, settings.data_home))
+        for table, column in ARTIFACT_COLUMNS:
+            paths = [row[0] for row in stored.execute(f"SELECT {column} FROM {table}")]
+            assert any(p.startswith(here) for p in paths), table
+            assert not any(p.startswith(there) for p in paths), table
+        stored.close()
+        assert not original.exists(), "nothing was written to the original's artifact folder"
+    finally:
+        hidden.rename(original)
+    assert follow_moved_home(settings.data_home / "mlflow") is None, "the original's own store is left alone"
+
+
+def test_a_copy_without_its_artifacts_folder_says_so(trained, tmp_path) -> None:
+    settings, summary = trained
+    home = tmp_path / "half"
+    (home / "mlflow").mkdir(parents=True)
+    shutil.copy2(settings.data_home / "mlflow" / "mlflow.db", home / "mlflow" / "mlflow.db")
+    with pytest.raises(FileNotFoundError, match="copy the whole mlflow folder"):
+        follow_moved_home(home / "mlflow")
