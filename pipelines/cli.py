@@ -291,7 +291,11 @@ def profile_show(
     (date,) = _parse_dates([as_of])
     with exit_2_on(FileNotFoundError, LookupError):
         doc = enterprise_document(
-            read_profile(settings, date), settings.lake_dir / "bronze", uscc.strip().upper(), date
+            read_profile(settings, date),
+            settings.lake_dir / "bronze",
+            uscc.strip().upper(),
+            date,
+            memory_gib=settings.profile.memory_gib(),
         )
     table = Table("dimension", "sub-score (50 = city average)", "item", "value", title=f"一户一档 {uscc} as of {as_of}")
     for dim in doc["dimensions"]:

@@ -48,7 +48,8 @@ def build_event_profile(settings: Settings, engine: Engine = "duckdb") -> EventP
 
     started = time.perf_counter()
     spec = event_spec(settings)
-    con = connect(engine)
+    # Capped like the city profile (settings.profile.duckdb_memory_gib), spilling under the lake.
+    con = connect(engine, memory_gib=settings.profile.memory_gib(), spill_dir=settings.lake_dir / ".duckdb_spill")
     tables = {}
     for source in spec.sources:
         version = current_version(settings.lake_dir / "bronze" / source)
