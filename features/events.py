@@ -20,7 +20,7 @@ before the event's date (`as_of`). Families:
 
 Worked example (Chicago): inspection 1199491 of licence 2008126 on 2014-09-03 has
 `history_events_all` 2 (the licence's canvass inspections before that day),
-`history_critical_last` 3 (critical violations at the previous one; the worst, if it shared its
+`history_critical_last` 3 (critical violations at the previous one; the largest, if it shared its
 day), `history_days_since_last` 490, `sanitation_complaints_within_500m_90d` 6 (311 complaints
 created 2014-06-05..2014-09-02 within 500 m of its address), `weather_temperature_max_3d` 82.0
 (mean maximum of 08-31, 09-01 and 09-02) and `licence_age_years` 4.75 (since the licence's first
@@ -351,8 +351,9 @@ def _history(spec: EventProfileSpec, spine: ir.Table, ev: ir.Table) -> ir.Table:
     j = spine.select("_id", "_entity", "_asof_d").join(
         past, [spine._entity == past._pentity, past._pd < spine._asof_d]
     )
-    # The previous event's outcome: on a day with several events, the worst of them, so that the
-    # value does not depend on the order in which an engine happens to read the rows.
+    # The previous event's outcomes: on a day with several events, the largest value of each outcome
+    # over that day's events (each outcome on its own), so that the value does not depend on the
+    # order in which an engine happens to read the rows.
     j = j.mutate(_latest=j._pd == j._pd.max().over(group_by=j._id))
     age = j._asof_d - j._pd
     latest = j._latest

@@ -52,6 +52,9 @@ def follow_moved_home(mlflow_dir: Path) -> str | None:
         return None
     here = (mlflow_dir.resolve() / "artifacts").as_uri()
     with closing(sqlite3.connect(db)) as con:
+        tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "experiments" not in tables:
+            return None  # not set up yet: MLflow creates its tables on first use
         row = con.execute("SELECT artifact_location FROM experiments WHERE name = ?", (EXPERIMENT,)).fetchone()
         recorded = row[0] if row else None
         if recorded is None or recorded == here or not recorded.startswith("file://"):
@@ -65,6 +68,8 @@ def follow_moved_home(mlflow_dir: Path) -> str | None:
             )
         with con:  # one transaction: all paths move, or none
             for table, column in ARTIFACT_COLUMNS:
+                if table not in tables:
+                    continue
                 con.execute(
                     f"UPDATE {table} SET {column} = ? || substr({column}, ?) "
                     f"WHERE {column} = ? OR substr({column}, 1, ?) = ?",

@@ -284,6 +284,7 @@ def profile_show(
 ) -> None:
     """Print one enterprise's file: items by dimension, sub-scores, timeline."""
     from pipelines.profiles.document import enterprise_document
+    from pipelines.profiles.engines import duckdb_config
     from pipelines.profiles.flow import read_profile
 
     state: State = ctx.obj
@@ -295,7 +296,7 @@ def profile_show(
             settings.lake_dir / "bronze",
             uscc.strip().upper(),
             date,
-            memory_gib=settings.profile.memory_gib(),
+            duckdb_config(memory_gib=settings.profile.memory_gib(), spill_dir=settings.lake_dir / ".duckdb_spill"),
         )
     table = Table("dimension", "sub-score (50 = city average)", "item", "value", title=f"一户一档 {uscc} as of {as_of}")
     for dim in doc["dimensions"]:

@@ -53,6 +53,7 @@ def train(
         _train_events(state, before, population, factors, folds)
         return
     from models.labels import LabelPolicy
+    from models.registry import follow_moved_home
     from pipelines.modelling.data import load_frame
     from pipelines.modelling.tracking import load_catalogue, log_training
     from pipelines.modelling.train import TrainOptions
@@ -67,9 +68,11 @@ def train(
         ) from error
     options = TrainOptions(horizon_days=horizon, n_folds=folds or 3, factors=factors or 12, label_policy=policy)
     with exit_2_on(FileNotFoundError, ValueError):
+        follow_moved_home(settings.data_home / "mlflow")  # a registry problem is said before training, not after
         result = run_training(settings, options, progress=lambda m: err.print(f"[dim]{m}[/dim]"))
     holdout_X = load_frame(settings, [result.holdout_fold.test], horizon, columns=result.factors)[result.factors]
-    logged = log_training(settings, result, holdout_X, load_catalogue(settings))
+    with exit_2_on(FileNotFoundError):
+        logged = log_training(settings, result, holdout_X, load_catalogue(settings))
     head = result.report.headline()
     table = Table("scorer", "capacity", "selected", "hit rate (est.)", "lift", "saved", "true hit", "oracle ratio",
                   title=f"holdout {result.holdout_fold.test}")
@@ -90,6 +93,7 @@ def train(
 def _train_events(
     state: State, before: str | None, population: str | None, factors: int | None, folds: int | None
 ) -> None:
+    from models.registry import follow_moved_home
     from pipelines.modelling.benchmark import compare_with_benchmark
     from pipelines.modelling.events import load_events, options_from_spec, train_events
     from pipelines.modelling.events_tracking import (
@@ -109,6 +113,7 @@ def _train_events(
         column, value = population.split("=", 1)
         pop = (column.strip(), value.strip())
     with exit_2_on(FileNotFoundError, ValueError):
+        follow_moved_home(settings.data_home / "mlflow")  # a registry problem is said before training, not after
         options = options_from_spec(event_spec(settings), cutoff=cutoff, n_folds=folds, factors=factors, population=pop)
         result = train_events(settings, options)
         report = None
@@ -118,7 +123,8 @@ def _train_events(
     scores_path = save_event_scores(settings, result)
     if report is not None:
         save_benchmark(settings, report, options.describe())
-    logged = log_event_training(settings, result, report)
+    with exit_2_on(FileNotFoundError):
+        logged = log_event_training(settings, result, report)
     table = None
     summary: dict = {"command": "train", **logged, "options": options.describe(), "cv_auc": result.cv_auc,
                      "factors": result.factors, "rows": result.rows, "scores": str(scores_path),
@@ -186,7 +192,8 @@ def model_list(ctx: typer.Context) -> None:
     from models.registry import MODEL_NAME, connect
 
     state: State = ctx.obj
-    client = connect(state.settings().data_home / "mlflow")
+    with exit_2_on(FileNotFoundError):
+        client = connect(state.settings().data_home / "mlflow")
     versions = client.search_model_versions(f"name = '{MODEL_NAME}'")
     table = Table("version", "aliases", "holdout", "auc", "decision", title=MODEL_NAME)
     rows = []

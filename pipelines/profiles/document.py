@@ -37,11 +37,11 @@ TIMELINE = (
 
 
 def enterprise_document(
-    profile_path: Path, bronze: Path, uscc: str, as_of: dt.date, memory_gib: float | None = None
+    profile_path: Path, bronze: Path, uscc: str, as_of: dt.date, duckdb_settings: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """The file of one enterprise; raises LookupError if it is not in the profile. The city-wide
-    statistics read the whole profile: `memory_gib` caps DuckDB as the profile build is capped."""
-    con = duckdb.connect(config={"memory_limit": f"{int(memory_gib * 1024)}MiB"} if memory_gib else {})
+    statistics read the whole profile: `duckdb_settings` (engines.duckdb_config) cap its memory."""
+    con = duckdb.connect(config=dict(duckdb_settings or {}))
     row = con.execute("SELECT * FROM read_parquet(?) WHERE uscc = ?", [str(profile_path), uscc]).fetchdf()
     if row.empty:
         raise LookupError(f"{uscc} is not in the profile as of {as_of} (not established or unknown code)")

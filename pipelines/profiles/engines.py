@@ -36,22 +36,28 @@ PROFILE_SOURCES = (
 )
 
 
+def duckdb_config(
+    threads: int | None = None, memory_gib: float | None = None, spill_dir: Path | None = None
+) -> dict[str, str]:
+    """DuckDB settings: `memory_gib` caps its buffer manager (default: 80% of the machine) and
+    `spill_dir` is where it spills (default: `.tmp` in the working directory)."""
+    config = {}
+    if threads:
+        config["threads"] = str(int(threads))
+    if memory_gib:
+        config["memory_limit"] = f"{int(memory_gib * 1024)}MiB"
+    if spill_dir is not None:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = spill_dir.as_posix()
+    return config
+
+
 def connect(
     engine: Engine, threads: int | None = None, memory_gib: float | None = None, spill_dir: Path | None = None
 ) -> Any:
-    """A connection for the engine. On DuckDB, `memory_gib` caps its buffer manager (default: 80%
-    of the machine) and `spill_dir` is where it spills (default: `.tmp` in the working directory)."""
+    """A connection for the engine; on DuckDB with the settings of `duckdb_config`."""
     if engine == "duckdb":
-        con = ibis.duckdb.connect()
-        if threads:
-            con.raw_sql(f"SET threads = {int(threads)}")
-        if memory_gib:
-            con.raw_sql(f"SET memory_limit = '{int(memory_gib * 1024)}MiB'")
-        if spill_dir is not None:
-            spill_dir.mkdir(parents=True, exist_ok=True)
-            quoted = spill_dir.as_posix().replace("'", "''")
-            con.raw_sql(f"SET temp_directory = '{quoted}'")
-        return con
+        return ibis.duckdb.connect(**duckdb_config(threads, memory_gib, spill_dir))
     if engine == "spark":
         return ibis.pyspark.connect(spark_session())
     raise ValueError(f"engine must be 'duckdb' or 'spark', got {engine!r}")

@@ -129,9 +129,14 @@ GRADE_FLOORS = {"A": 1.6, "B": 0.2, "M": -0.8, "C": -1.8}
 GRADE_NOISE = 0.6
 
 
+# What departments see of the hidden disposition: VISIBLE_WEIGHT * z + VISIBLE_NOISE * N(0, 1),
+# of variance 1 and correlation 0.6 with `z`.
+VISIBLE_WEIGHT, VISIBLE_NOISE = 0.6, 0.8
+
+
 def visible_disposition(z: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """What departments see of the hidden disposition: correlation 0.6 with `z` (noise ~ N(0, 1))."""
-    return 0.6 * z + 0.8 * noise
+    """What departments see of the hidden disposition (`noise` ~ N(0, 1))."""
+    return VISIBLE_WEIGHT * z + VISIBLE_NOISE * noise
 
 
 def on_time_probability(visible: np.ndarray, collapsed: np.ndarray, shell: np.ndarray) -> np.ndarray:
@@ -154,13 +159,13 @@ def annual_reports_and_grades(
     shell = pop["shell"].to_numpy()
     # What departments see of the hidden disposition is diluted by a persistent firm-level trait,
     # so that averaging a firm's yearly grades does not reveal `z` (correlation 0.6, not ~0.95).
-    z = visible_disposition(pop["z"].to_numpy(), rng.normal(size=len(pop)))
+    visible = visible_disposition(pop["z"].to_numpy(), rng.normal(size=len(pop)))
     company = pop["type_code"].to_numpy() == "91"
     for y in range(timeline.n_months // 12):
         year_end = (y + 1) * 12  # month index of next January
         exists = (pop["est_month"].to_numpy() < year_end) & (pop["exit_month"].to_numpy() > year_end + 6)
         collapsed = pop["collapse_month"].to_numpy() < year_end
-        on_time = exists & (rng.random(len(pop)) < on_time_probability(z, collapsed, shell))
+        on_time = exists & (rng.random(len(pop)) < on_time_probability(visible, collapsed, shell))
         late = exists & ~on_time & (rng.random(len(pop)) < 0.45)
         jan = np.datetime64(f"{year0 + y + 1}-01-01")
         filed = on_time | late
@@ -199,7 +204,7 @@ def annual_reports_and_grades(
                 }
             )
         )
-        score = grade_score_mean(z, collapsed, shell) + rng.normal(0, GRADE_NOISE, len(pop))
+        score = grade_score_mean(visible, collapsed, shell) + rng.normal(0, GRADE_NOISE, len(pop))
         grade = np.select([score > lower for lower in GRADE_FLOORS.values()], list(GRADE_FLOORS), "D")
         young = pop["est_month"].to_numpy() > year_end - 12
         grade = np.where(young & (grade != "D"), "M", grade)  # new taxpayers are graded M

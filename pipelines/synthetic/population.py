@@ -55,6 +55,9 @@ LOGIT = {
 }
 
 
+EXIT_DELAY_MONTHS = 6  # no firm deregisters in its first six months
+
+
 def exit_hazard(type_code: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Monthly chance of deregistering: individual businesses (92) twice companies'; a higher `z`
     (a worse disposition) exits sooner."""
@@ -108,7 +111,7 @@ def draw_enterprises(
 
     # Exit (注销) and collapse, as month indices; n_months means "never within the window".
     first_active = np.maximum(est_month, 0)
-    exit_month = first_active + rng.geometric(np.clip(exit_hazard(type_code, z), 1e-4, 1)) + 6
+    exit_month = first_active + rng.geometric(np.clip(exit_hazard(type_code, z), 1e-4, 1)) + EXIT_DELAY_MONTHS
     exit_month = np.where(exit_month < timeline.n_months, exit_month, timeline.n_months)
     collapses = rng.random(n) < collapse_probability(shell, z)
     span = np.maximum(exit_month - first_active, 1)

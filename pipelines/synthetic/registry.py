@@ -27,7 +27,7 @@ def _window_end(timeline: Timeline) -> np.datetime64:
     return timeline.month_starts[-1]
 
 
-# Yearly rates of the events that carry a trace of the hidden disposition `z`.
+# The events that carry a trace of the hidden disposition `z`: yearly rates and chances.
 def legal_rep_change_rate(shell: np.ndarray, z: np.ndarray) -> np.ndarray:
     return 0.05 * (1 + 6 * shell + 0.6 * (z > 1))
 
@@ -41,7 +41,8 @@ def honour_rate(company: np.ndarray, z: np.ndarray, collapsed_ever: np.ndarray) 
 
 
 def legacy_listing_probability(z: np.ndarray, est_month: np.ndarray) -> np.ndarray:
-    """Chance that a firm older than the window's first three years was listed for false registration."""
+    """Chance that a firm established more than three years before the window starts was listed
+    for false registration."""
     return 0.2 * ((z > 1.6) & (est_month < -36))
 
 

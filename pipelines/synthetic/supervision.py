@@ -74,6 +74,11 @@ def draw_inspector_pairs(
     return picks[:, 0], picks[:, 1]
 
 
+def pair_detection(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The chance that two inspectors together find a violation that is there: their mean rate."""
+    return (first + second) / 2
+
+
 def complaint_rate(industry_code: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """A firm's complaint exposure: consumer-facing trades far more, bigger firms somewhat more."""
     return np.where(np.isin(industry_code, list(CONSUMER_FACING)), 0.9, 0.12) * scale**0.3
@@ -150,7 +155,7 @@ def simulate_history(
         first, second = draw_inspector_pairs(
             rng, roster, pop["district_idx"].to_numpy()[idx], pop["town"].to_numpy()[idx]
         )
-        detect = (roster.detection[first] + roster.detection[second]) / 2
+        detect = pair_detection(roster.detection[first], roster.detection[second])
         found = violating[idx] & (rng.random(len(idx)) < detect)
         is_collapsed = collapsed[idx, q]
         result = np.where(

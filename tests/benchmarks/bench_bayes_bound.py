@@ -21,8 +21,9 @@ posterior mean of its propensity over the label window. Each row adds one channe
                               their true enterprise (ground truth), linked or not
   filings + tax grades        annual reports on time or not and yearly tax credit grades, which
                               see `z` only through the department-visible disposition (corr 0.6)
-  direct traces               court cases, honours, legal-representative changes, product samples,
-                              whether activity collapses, survival so far
+  direct traces               court cases, honours, legal-representative changes, the listing for
+                              false registration, product samples, whether activity collapses,
+                              survival so far
   all published records       all of the above: the bound
   + true violation history    every past quarter's true violating flag (no department has it)
 
@@ -54,9 +55,16 @@ from scipy.stats import norm, poisson
 from models.evaluation import top_share
 from pipelines.lake import current_version
 from pipelines.settings import Settings, load_settings
-from pipelines.synthetic.activity import GRADE_FLOORS, GRADE_NOISE, grade_score_mean, on_time_probability
+from pipelines.synthetic.activity import (
+    GRADE_FLOORS,
+    GRADE_NOISE,
+    VISIBLE_NOISE,
+    VISIBLE_WEIGHT,
+    grade_score_mean,
+    on_time_probability,
+)
 from pipelines.synthetic.flow import timeline_of
-from pipelines.synthetic.population import LOGIT, collapse_probability, exit_hazard, sigmoid
+from pipelines.synthetic.population import EXIT_DELAY_MONTHS, LOGIT, collapse_probability, exit_hazard, sigmoid
 from pipelines.synthetic.registry import (
     LEGACY_LISTING_REASON,
     court_case_rate,
@@ -66,7 +74,7 @@ from pipelines.synthetic.registry import (
     quality_failure_probability,
 )
 from pipelines.synthetic.spec import CitySpec
-from pipelines.synthetic.supervision import complaint_mean, complaint_rate
+from pipelines.synthetic.supervision import complaint_mean, complaint_rate, pair_detection
 
 SHARE = 0.05
 GRID = np.linspace(-5.0, 5.0, 201)  # values of z
@@ -98,6 +106,8 @@ def main() -> None:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2025, 7, 1))
     parser.add_argument("--horizon-days", type=int, default=180)
     args = parser.parse_args()
+    if args.as_of.day != 1 or args.as_of.month not in (1, 4, 7, 10):
+        parser.error(f"--as-of must be the first day of a quarter (the city's truth is quarterly), got {args.as_of}")
     started = time.perf_counter()
     settings = load_settings(None, data_home=args.data_home)
     if not (settings.ground_truth_dir / "violations").is_dir():
@@ -150,7 +160,7 @@ def main() -> None:
     detection = truth_table(settings, "inspectors").set_index("inspector_id")["detection_rate"]
     insp = bronze(settings, "inspections", "inspection_date IS NOT NULL", args.as_of)
     insp = insp[insp["uscc"].isin(firms)].copy()
-    d = (detection.reindex(insp["inspector_1"]).to_numpy() + detection.reindex(insp["inspector_2"]).to_numpy()) / 2
+    d = pair_detection(*(detection.reindex(insp[c]).to_numpy() for c in ("inspector_1", "inspector_2")))
     found = insp["violation_found"].astype(bool).to_numpy()
     insp["if_violating"], insp["if_clean"] = np.where(found, d, 1 - d), np.where(found, 0.0, 1.0)
     outcome = (
@@ -196,8 +206,8 @@ def main() -> None:
         mu = grade_score_mean(v, collapsed, shell[:, None])
         chance = norm.cdf((hi[:, None] - mu) / GRADE_NOISE) - norm.cdf((lo[:, None] - mu) / GRADE_NOISE)
         visible += np.where(graded[:, None], np.log(np.maximum(chance, TINY)), 0.0)
-    # visible = 0.6 z + 0.8 e: from a likelihood over the visible grid to one over z
-    kernel = norm.pdf((VISIBLE_GRID[:, None] - 0.6 * GRID[None, :]) / 0.8)
+    # visible = VISIBLE_WEIGHT z + VISIBLE_NOISE e: from a likelihood over the visible grid to one over z
+    kernel = norm.pdf((VISIBLE_GRID[:, None] - VISIBLE_WEIGHT * GRID[None, :]) / VISIBLE_NOISE)
     filings_grades = np.log(np.maximum(np.exp(visible - visible.max(1, keepdims=True)) @ kernel, TINY))
 
     # --- direct traces of z ------------------------------------------------------------------------
@@ -206,7 +216,7 @@ def main() -> None:
     collapses = collapse_m < exit_m
     pc = collapse_probability(shell[:, None], z)
     direct = np.log(np.where(collapses[:, None], pc, 1 - pc))
-    survived = np.maximum(months_now - np.maximum(est, 0) - 6, 0)  # exit_month = start + geometric + 6
+    survived = np.maximum(months_now - np.maximum(est, 0) - EXIT_DELAY_MONTHS, 0)  # exit = start + geometric + delay
     direct += survived[:, None] * np.log1p(-np.minimum(exit_hazard(ent["type_code"].to_numpy()[:, None], z), 0.99))
     starts = timeline.month_starts
     registered = bronze(settings, "registration", "established_date IS NOT NULL", args.as_of)

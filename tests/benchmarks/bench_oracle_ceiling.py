@@ -141,8 +141,9 @@ def main() -> None:
 
     def two_stage(variant: str, columns: list[str]) -> None:
         """Every inspected row, random draw or complaint check. Which firms a complaint check picks
-        depends only on the complaints in the label window, so given those complaints the inspected
-        rows are a fair sample: stage 2 learns P(found | factors, complaints ahead) on all of them
+        depends only on the complaints in each quarter, so given the complaints ahead the inspected
+        rows are roughly a fair sample (roughly: `complaints_ahead` counts the linked complaints over
+        the whole window). Stage 2 learns P(found | factors, complaints ahead) on all of them
         (unweighted), and scoring averages it over the outlook's Poisson for the complaints ahead."""
         started = time.perf_counter()
         with_ahead = [*columns, "complaints_ahead"]

@@ -110,7 +110,7 @@ def test_history_counts_only_earlier_events(profile: pd.DataFrame) -> None:
     assert pd.isna(first["history_critical_last"])  # never inspected is not "clean last time"
 
 
-def test_the_previous_outcome_on_a_day_with_two_events_is_the_worse_in_any_row_order() -> None:
+def test_the_previous_outcome_on_a_day_with_two_events_is_the_larger_in_any_row_order() -> None:
     later = {"inspection_id": 7, "license": 10, "inspection_date": D(2014, 4, 1), "results": "Pass",
              "critical_count": 0, "risk": "Risk 1 (High)", "latitude": LAT, "longitude": LON}
     for order in (slice(None), slice(None, None, -1)):  # inspections 3 (Fail, 5 critical) and 4 (Pass, 1): 2014-03-01

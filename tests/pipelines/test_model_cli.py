@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from contextlib import closing
 
+import mlflow
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -145,13 +147,16 @@ def test_a_copied_data_home_reads_and_writes_its_own_artifacts(trained, tmp_path
     try:
         model, version = load_model(copy, summary["model_version"])
         assert version == summary["model_version"] and model.feature_names_ == summary["factors"]
-        stored = sqlite3.connect(copy.data_home / "mlflow" / "mlflow.db")
+        connect(copy.data_home / "mlflow")
+        with mlflow.start_run() as run:  # a new run in the copy, as a notebook experiment would log
+            mlflow.log_text("written by the copy", "probe.txt")
+        assert (copy.data_home / "mlflow" / "artifacts" / run.info.run_id / "artifacts" / "probe.txt").is_file()
         here, there = ((h / "mlflow").resolve().as_uri() for h in (copy.data_home, settings.data_home))
-        for table, column in ARTIFACT_COLUMNS:
-            paths = [row[0] for row in stored.execute(f"SELECT {column} FROM {table}")]
-            assert any(p.startswith(here) for p in paths), table
-            assert not any(p.startswith(there) for p in paths), table
-        stored.close()
+        with closing(sqlite3.connect(copy.data_home / "mlflow" / "mlflow.db")) as stored:
+            for table, column in ARTIFACT_COLUMNS:
+                paths = [row[0] for row in stored.execute(f"SELECT {column} FROM {table}")]
+                assert any(p.startswith(here) for p in paths), table
+                assert not any(p.startswith(there) for p in paths), table
         assert not original.exists(), "nothing was written to the original's artifact folder"
     finally:
         hidden.rename(original)
@@ -165,3 +170,5 @@ def test_a_copy_without_its_artifacts_folder_says_so(trained, tmp_path) -> None:
     shutil.copy2(settings.data_home / "mlflow" / "mlflow.db", home / "mlflow" / "mlflow.db")
     with pytest.raises(FileNotFoundError, match="copy the whole mlflow folder"):
         follow_moved_home(home / "mlflow")
+    (home / "mlflow" / "mlflow.db").write_bytes(b"")  # not set up yet: left to MLflow
+    assert follow_moved_home(home / "mlflow") is None

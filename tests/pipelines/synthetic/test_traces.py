@@ -15,7 +15,7 @@ from pipelines.ingest.flow import IngestResult
 from pipelines.lake import current_version
 from pipelines.settings import Settings
 from pipelines.synthetic.spec import CitySpec
-from pipelines.synthetic.supervision import complaint_mean, complaint_rate
+from pipelines.synthetic.supervision import complaint_mean, complaint_rate, pair_detection
 
 
 def _truth(settings: Settings, name: str) -> pd.DataFrame:
@@ -59,8 +59,7 @@ def test_a_violation_is_found_at_the_inspectors_detection_rate_and_never_without
     truth = _truth(settings, "violations")[["uscc", "quarter", "violating"]]
     insp = insp.merge(truth, on=["uscc", "quarter"])
     detection = _truth(settings, "inspectors").set_index("inspector_id")["detection_rate"]
-    pair = [detection.reindex(insp[c]).to_numpy() for c in ("inspector_1", "inspector_2")]
-    insp["detect"] = (pair[0] + pair[1]) / 2  # the generator's rule: the pair's mean detection rate
+    insp["detect"] = pair_detection(*(detection.reindex(insp[c]).to_numpy() for c in ("inspector_1", "inspector_2")))
 
     assert not insp.loc[~insp["violating"], "violation_found"].any()
     violators = insp[insp["violating"]]
