@@ -356,7 +356,6 @@ def _history(spec: EventProfileSpec, spine: ir.Table, ev: ir.Table) -> ir.Table:
     # order in which an engine happens to read the rows.
     j = j.mutate(_latest=j._pd == j._pd.max().over(group_by=j._id))
     age = j._asof_d - j._pd
-    latest = j._latest
     aggs: dict[str, ir.Value] = {}
     for w in h.windows:
         aggs[f"history_events_{window_label(w)}"] = j.count(where=age <= w) if w is not None else j.count()
@@ -364,7 +363,7 @@ def _history(spec: EventProfileSpec, spine: ir.Table, ev: ir.Table) -> ir.Table:
         value = j[f"_o_{o.name}"]
         for w in h.windows:
             aggs[f"history_{o.name}_{window_label(w)}"] = value.sum(where=age <= w) if w is not None else value.sum()
-        aggs[f"history_{o.name}_last"] = value.max(where=latest)
+        aggs[f"history_{o.name}_last"] = value.max(where=j._latest)
     aggs["history_days_since_last"] = age.min()
     out = j.group_by("_id").aggregate(**aggs)
     # No earlier event: the left join leaves the columns missing; `first_record` says so.

@@ -49,6 +49,11 @@ def legacy_listing_probability(z: np.ndarray, est_month: np.ndarray) -> np.ndarr
 LEGACY_LISTING_REASON = "提交虚假材料或者采取其他欺诈手段隐瞒重要事实取得登记"
 
 
+def sampling_quarter(days_since_window_start: np.ndarray) -> np.ndarray:
+    """The quarter whose propensity a product sample reflects: 91-day blocks from the window start."""
+    return days_since_window_start // 91
+
+
 def quality_failure_probability(propensity: np.ndarray) -> np.ndarray:
     """A product sample fails more often at a firm that is more likely to be violating."""
     return 0.03 + 0.5 * propensity
@@ -65,9 +70,13 @@ def _events(
     return rows, start[rows] + offset
 
 
+# Registry events are drawn from two years before the window (or establishment) until exit.
+EVENT_HISTORY_DAYS = 365 * 2
+
+
 def _alive_span(pop: pd.DataFrame, timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
     starts = timeline.month_starts
-    begin = np.maximum(pop["est_date"].to_numpy().astype("datetime64[D]"), starts[0] - 365 * 2)
+    begin = np.maximum(pop["est_date"].to_numpy().astype("datetime64[D]"), starts[0] - EVENT_HISTORY_DAYS)
     end = starts[np.minimum(pop["exit_month"].to_numpy(), timeline.n_months)]
     return begin, np.maximum(end, begin)
 
@@ -245,7 +254,7 @@ def rare_events(
     )
     goods = np.isin(industry_code, ["13", "14", "15", "18", "21", "30", "33", "38", "27", "52"])
     r, d = _events(rng, goods * 0.08, begin, end)
-    quarter = np.clip(((d - timeline.month_starts[0]).astype(int) // 91), 0, propensity.shape[1] - 1)
+    quarter = np.clip(sampling_quarter((d - timeline.month_starts[0]).astype(int)), 0, propensity.shape[1] - 1)
     failed = rng.random(len(r)) < quality_failure_probability(propensity[r, quarter])
     out["quality_sampling"] = pd.DataFrame(
         {

@@ -53,7 +53,7 @@ import pandas as pd
 from scipy.stats import norm, poisson
 
 from models.evaluation import top_share
-from pipelines.lake import current_version
+from pipelines.lake import table_glob
 from pipelines.settings import Settings, load_settings
 from pipelines.synthetic.activity import (
     GRADE_FLOORS,
@@ -66,12 +66,14 @@ from pipelines.synthetic.activity import (
 from pipelines.synthetic.flow import timeline_of
 from pipelines.synthetic.population import EXIT_DELAY_MONTHS, LOGIT, collapse_probability, exit_hazard, sigmoid
 from pipelines.synthetic.registry import (
+    EVENT_HISTORY_DAYS,
     LEGACY_LISTING_REASON,
     court_case_rate,
     honour_rate,
     legacy_listing_probability,
     legal_rep_change_rate,
     quality_failure_probability,
+    sampling_quarter,
 )
 from pipelines.synthetic.spec import CitySpec
 from pipelines.synthetic.supervision import complaint_mean, complaint_rate, pair_detection
@@ -88,10 +90,11 @@ def truth_table(settings: Settings, name: str) -> pd.DataFrame:
 
 def bronze(settings: Settings, source: str, where: str, as_of: dt.date) -> pd.DataFrame:
     """A bronze table's rows known before the as-of date."""
-    version = current_version(settings.lake_dir / "bronze" / source)
-    if version is None:
-        raise SystemExit(f"{settings.lake_dir}: no published {source}; run `regulens ingest` first")
-    sql = f"SELECT * FROM read_parquet('{version}/*.parquet') WHERE knowledge_date < ? AND ({where})"
+    try:
+        files = table_glob(settings.lake_dir / "bronze" / source)
+    except FileNotFoundError as error:
+        raise SystemExit(f"{error} (`regulens ingest`)") from error
+    sql = f"SELECT * FROM read_parquet('{files}') WHERE knowledge_date < ? AND ({where})"
     return duckdb.execute(sql, [as_of]).df()
 
 
@@ -243,7 +246,10 @@ def main() -> None:
     direct += poisson_trace("honours", "TRUE", honour_rate(company[:, None], z, collapsed_ever), since_window)
     legal_rep = "change_item = '法定代表人变更'"
     direct += poisson_trace(
-        "registration_changes", legal_rep, legal_rep_change_rate(shell[:, None], z), exposure_years(starts[0] - 730)
+        "registration_changes",
+        legal_rep,
+        legal_rep_change_rate(shell[:, None], z),
+        exposure_years(starts[0] - EVENT_HISTORY_DAYS),
     )
     listed = bronze(settings, "serious_dishonesty", f"reason = '{LEGACY_LISTING_REASON}'", args.as_of)
     chance = legacy_listing_probability(z, est[:, None])
@@ -251,7 +257,7 @@ def main() -> None:
     direct += np.log(np.maximum(np.where(was_listed, chance, 1 - chance), TINY))
     samples = bronze(settings, "quality_sampling", "sampling_date IS NOT NULL", args.as_of)
     samples = samples[samples["uscc"].isin(firms)]
-    q = np.clip((pd.to_datetime(samples["sampling_date"]) - pd.Timestamp(starts[0])).dt.days // 91, 0, None)
+    q = np.clip(sampling_quarter((pd.to_datetime(samples["sampling_date"]) - pd.Timestamp(starts[0])).dt.days), 0, None)
     at = key.get_indexer(pd.MultiIndex.from_arrays([samples["uscc"], pd.to_datetime(starts[q.to_numpy() * 3])]))
     failed = (samples["result"] == "不合格").to_numpy()[at >= 0]
     pfail = quality_failure_probability(p[at[at >= 0]])

@@ -37,7 +37,7 @@ from models.evaluation import top_share
 from models.labels import training_labels
 from models.splits import walk_forward
 from models.violation import ViolationModel
-from pipelines.lake import current_version
+from pipelines.lake import table_glob
 from pipelines.modelling.data import available_as_of, ground_truth, load_catalogue, load_frame, risk_directions
 from pipelines.modelling.scoring import load_model
 from pipelines.modelling.train import TrainOptions, candidate_columns, fit_fold
@@ -48,13 +48,14 @@ SHARE = 0.05
 
 def future_complaints(settings: Settings, dates: list[dt.date], horizon_days: int) -> pd.DataFrame:
     """Complaints linked to each enterprise with a knowledge date in (as_of, as_of + horizon]."""
-    version = current_version(settings.lake_dir / "bronze" / "complaints")
-    if version is None:
-        raise SystemExit(f"{settings.lake_dir}: no published complaints; run `regulens ingest` first")
+    try:
+        files = table_glob(settings.lake_dir / "bronze" / "complaints")
+    except FileNotFoundError as error:
+        raise SystemExit(f"{error} (`regulens ingest`)") from error
     sql = f"""
         WITH a AS (SELECT unnest(?::DATE[]) AS as_of)
         SELECT c.entity_uscc AS uscc, a.as_of, count(*) AS complaints_ahead
-        FROM read_parquet('{version}/*.parquet') c, a
+        FROM read_parquet('{files}') c, a
         WHERE c.entity_uscc IS NOT NULL
           AND c.knowledge_date > a.as_of AND c.knowledge_date <= a.as_of + INTERVAL {horizon_days} DAY
         GROUP BY ALL"""

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.ingest.flow import IngestResult
-from pipelines.lake import current_version
+from pipelines.lake import table_glob
 from pipelines.settings import Settings
 from pipelines.synthetic.spec import CitySpec
 from pipelines.synthetic.supervision import complaint_mean, complaint_rate, pair_detection
@@ -33,8 +33,8 @@ def test_complaints_per_quarter_follow_complaint_mean_for_violators_and_the_comp
     quarters["expected"] = complaint_mean(
         complaint_rate(industry, ent["scale"].to_numpy()), quarters["violating"].to_numpy()
     )
-    version = current_version(settings.lake_dir / "bronze" / "complaints")
-    complaints = duckdb.execute(f"SELECT complaint_id, received_date FROM read_parquet('{version}/*.parquet')").df()
+    files = table_glob(settings.lake_dir / "bronze" / "complaints")
+    complaints = duckdb.execute(f"SELECT complaint_id, received_date FROM read_parquet('{files}')").df()
     complaints = complaints.merge(_truth(settings, "complaint_entities"), on="complaint_id")
     complaints["quarter"] = pd.to_datetime(complaints["received_date"]).dt.to_period("Q").dt.start_time
     seen = complaints.groupby(["true_uscc", "quarter"]).size().rename("seen")
@@ -52,9 +52,9 @@ def test_a_violation_is_found_at_the_inspectors_detection_rate_and_never_without
     ingested_city: tuple[Settings, IngestResult],
 ) -> None:
     settings, _ = ingested_city
-    version = current_version(settings.lake_dir / "bronze" / "inspections")
+    files = table_glob(settings.lake_dir / "bronze" / "inspections")
     columns = "uscc, inspection_date, inspector_1, inspector_2, violation_found"
-    insp = duckdb.execute(f"SELECT {columns} FROM read_parquet('{version}/*.parquet')").df()
+    insp = duckdb.execute(f"SELECT {columns} FROM read_parquet('{files}')").df()
     insp["quarter"] = pd.to_datetime(insp["inspection_date"]).dt.to_period("Q").dt.start_time
     truth = _truth(settings, "violations")[["uscc", "quarter", "violating"]]
     insp = insp.merge(truth, on=["uscc", "quarter"])
