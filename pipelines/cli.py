@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -51,9 +52,22 @@ class State:
     def __init__(self, data_home: Path | None, config: Path | None, as_json: bool) -> None:
         self.data_home, self.config, self.as_json = data_home, config, as_json
 
-    def settings(self, **overrides: Any) -> Settings:
-        with exit_2_on(ValidationError, FileNotFoundError, prefix="bad settings: "):
-            return load_settings(self.config, data_home=self.data_home, **overrides)
+    def settings(self, *, creates_home: bool = False, **overrides: Any) -> Settings:
+        """The settings, or exit 2 with the reason. Only the commands that make a data home
+        (`generate`, `ingest`) may name one that does not exist yet: elsewhere a mistyped
+        --data-home would quietly start an empty one."""
+        with exit_2_on(ValidationError, FileNotFoundError, yaml.YAMLError, ValueError, prefix="bad settings: "):
+            settings = load_settings(self.config, data_home=self.data_home, **overrides)
+        home = settings.data_home
+        if home.exists() and not home.is_dir():
+            raise typer.BadParameter(f"{home} is a file; expected the data home folder", param_hint="--data-home")
+        if not creates_home and not home.exists():
+            raise typer.BadParameter(
+                f"{home} does not exist; expected a data home made by `regulens generate` (the synthetic city) "
+                "or `regulens ingest` (a jurisdiction's extracts)",
+                param_hint="--data-home",
+            )
+        return settings
 
 
 @app.callback()
@@ -113,7 +127,7 @@ def generate(
     section = {
         k: v for k, v in {"enterprises": enterprises, "seed": seed, "chunk_size": chunk_size}.items() if v is not None
     }
-    settings = state.settings(generate=section)
+    settings = state.settings(creates_home=True, generate=section)
     with progress_bar(state, "generating") as progress:
         result = generate_city(settings, progress)
     table = Table("source", "rows", title=f"synthetic city: {result.enterprises:,} enterprises, seed {result.seed}")
@@ -147,7 +161,7 @@ def ingest(
     from pipelines.ingest.flow import ingest_all
 
     state: State = ctx.obj
-    settings = state.settings()
+    settings = state.settings(creates_home=True)
     with (
         exit_2_on(ContractError, prefix="contract error: "),
         exit_2_on(FileNotFoundError),
@@ -194,7 +208,7 @@ def contracts_build(
     from pipelines.ingest.contract_builder import build_contracts
 
     state: State = ctx.obj
-    with exit_2_on(ValueError):
+    with exit_2_on(ValueError, FileExistsError, NotADirectoryError):
         written = build_contracts(spec, out)
     finish(state, {"command": "contracts build", "contracts": [str(p) for p in written]},
            f"wrote {len(written)} contract(s) under {out}", None, EXIT_OK)
@@ -324,7 +338,15 @@ app.add_typer(model_app, name="model")
 
 
 def main() -> None:
-    app()
+    """The `regulens` entry point. A folder or file the command cannot read or write (permissions,
+    a full disk, a file where a folder should be) is one line and exit 2, not a traceback; what was
+    already published stays as it was, because every write goes to a new version first."""
+    try:
+        app()
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        err.print(f"[red]cannot read or write{where}: {error.strerror or error}[/red]")
+        sys.exit(EXIT_USAGE)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from pipelines.cli import EXIT_DATA, EXIT_OK, State, err, exit_2_on, finish
+from pipelines.settings import Settings
 
 model_app = typer.Typer(no_args_is_help=True, help="The model registry: list versions, promote through the gate.")
 
@@ -22,6 +23,30 @@ def _date(value: str | None, settings_dates: list[dt.date], option: str) -> dt.d
         return dt.date.fromisoformat(value)
     except ValueError as error:
         raise typer.BadParameter(f"expected a date like 2025-07-01, got {value!r}", param_hint=option) from error
+
+
+def _profiled(settings: Settings, horizon: int, command: str) -> list[dt.date]:
+    """The as-of dates with a profile and labels for `horizon`, or exit 2 saying what is missing."""
+    from pipelines.lake import current_version
+    from pipelines.modelling.data import available_as_of
+
+    if settings.profile_spec is not None:
+        raise typer.BadParameter(
+            f"{settings.jurisdiction} profiles each event as of its own date ({settings.profile_spec}); "
+            f"`regulens {command}` works on as-of profiles; here `regulens train` scores the events after its cut-off",
+        )
+    dates = available_as_of(settings, horizon)
+    if dates:
+        return dates
+    root = settings.lake_dir / "profiles"
+    built = sorted(d.name.removeprefix("as_of=") for d in root.glob("as_of=*") if current_version(d))
+    if built:
+        raise typer.BadParameter(
+            f"no labels for a {horizon}-day horizon on the profiled dates ({', '.join(built)}); "
+            f"run `regulens profile --as-of DATE --horizon {horizon}` or give the horizon they were built with",
+            param_hint="--horizon",
+        )
+    raise typer.BadParameter("no profiles yet; run `regulens profile --as-of DATE ...` first")
 
 
 def train(
@@ -60,6 +85,14 @@ def train(
     from pipelines.modelling.train import train as run_training
 
     settings = state.settings()
+    for given, option in ((before, "--before"), (population, "--population")):
+        if given is not None:
+            raise typer.BadParameter(
+                f"only for event-keyed jurisdictions (a profile_spec in the settings); {settings.jurisdiction} "
+                "trains on every profiled as-of date and keeps the latest as its holdout",
+                param_hint=option,
+            )
+    _profiled(settings, horizon, "train")
     try:
         policy = LabelPolicy(label_policy)
     except ValueError as error:
@@ -150,12 +183,11 @@ def score(
     model: Annotated[str, typer.Option(help="alias (champion, challenger) or version number")] = "champion",
 ) -> None:
     """Score every registered enterprise: probability, rank and percentile, with the model version."""
-    from pipelines.modelling.data import available_as_of
     from pipelines.modelling.scoring import score as run_scoring
 
     state: State = ctx.obj
     settings = state.settings()
-    date = _date(as_of, available_as_of(settings, 180), "--as-of")
+    date = _date(as_of, _profiled(settings, 180, "score"), "--as-of")
     with exit_2_on(FileNotFoundError, LookupError):
         out = run_scoring(settings, date, model)
     finish(state, {"command": "score", **out},
@@ -171,12 +203,11 @@ def explain(
     top: Annotated[int, typer.Option(min=1, help="reason codes shown")] = 8,
 ) -> None:
     """Reason codes for one enterprise: the factors that raised or lowered its risk, in words."""
-    from pipelines.modelling.data import available_as_of
     from pipelines.modelling.scoring import explain as run_explain
 
     state: State = ctx.obj
     settings = state.settings()
-    date = _date(as_of, available_as_of(settings, 180), "--as-of")
+    date = _date(as_of, _profiled(settings, 180, "explain"), "--as-of")
     with exit_2_on(FileNotFoundError, LookupError):
         out = run_explain(settings, uscc.strip().upper(), date, model, top)
     table = Table("理由 (reason)", "contribution (log-odds)", title=f"{uscc} on {out['as_of']}: "
@@ -242,11 +273,10 @@ def compare(
 ) -> None:
     """The scorecards and the violation model side by side: AUC, hit rate at capacity, by grade."""
     from pipelines.modelling.compare import compare as run_compare
-    from pipelines.modelling.data import available_as_of
 
     state: State = ctx.obj
     settings = state.settings()
-    date = _date(as_of, available_as_of(settings, horizon), "--as-of")
+    date = _date(as_of, _profiled(settings, horizon, "compare"), "--as-of")
     with exit_2_on(FileNotFoundError, LookupError):
         result = run_compare(settings, date, horizon, model)
     truth = "true_hit_rate_5%" in result.scorers.columns

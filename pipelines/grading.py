@@ -132,7 +132,15 @@ def grade_enterprises(
 
 
 def read_grades(settings: Settings, as_of: dt.date, card: str = "default") -> pd.DataFrame:
-    version = current_version(settings.lake_dir / "grades" / card / f"as_of={as_of.isoformat()}")
+    root = settings.lake_dir / "grades"
+    cards = root.iterdir() if root.is_dir() else iter([])
+    graded = sorted(d.name for d in cards if d.is_dir() and not d.name.startswith((".", "_")))
+    if graded and card not in graded:
+        raise FileNotFoundError(
+            f"no grades from a card named {card!r}; expected one of: {', '.join(graded)}"
+            " (`regulens grade --as-of DATE [--learned]` writes them)"
+        )
+    version = current_version(root / card / f"as_of={as_of.isoformat()}")
     if version is None:
         raise FileNotFoundError(f"no {card} grades for as-of {as_of}; run `regulens grade --as-of {as_of}` first")
     return pd.read_parquet(version / "grades.parquet")

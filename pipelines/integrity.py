@@ -19,7 +19,7 @@ import pandas as pd
 
 from features.integrity import integrity_features, integrity_profile, open_signals
 from models.calendar import WorkingCalendar, read_calendar
-from models.integrity.cases import Case, CaseState, is_overdue, mark_overdue
+from models.integrity.cases import Case, CaseState, TransitionRefused, is_overdue, mark_overdue
 from models.integrity.monitor import new_cases
 from models.scorecard.engine import Scorecard, with_labels
 from models.scorecard.schema import read_spec
@@ -81,7 +81,11 @@ class ScanResult:
 
 
 def scan(settings: Settings, as_of: dt.date) -> ScanResult:
-    """Score every body as of `as_of`, mark late cases overdue, open cases for new warnings."""
+    """Score every body as of `as_of`, mark late cases overdue, open cases for new warnings.
+    A scan cannot be undone, so a date after today is refused (ValueError)."""
+    today = dt.datetime.now(dt.UTC).date()
+    if as_of > today:
+        raise ValueError(f"scan date {as_of} is after today ({today}); expected today or an earlier day")
     m = monitor(settings)
     bodies, signals = bronze(settings, "government_bodies"), bronze(settings, "integrity_signals")
     repairs = m.store.repairs()
@@ -122,9 +126,22 @@ def list_cases(settings: Settings, overdue_as_of: dt.date | None = None, body: s
 def move_case(
     settings: Settings, case_id: str, target: CaseState, actor: str, note: str = "", on: dt.date | None = None
 ) -> Case:
-    """Move a case now, or record a step taken on an earlier day (`on`, entered after the fact)."""
-    at = dt.datetime.now(dt.UTC) if on is None else dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)
-    return monitor(settings).store.transition(case_id, target, actor, at, note)
+    """Move a case now, or record a step taken on an earlier day (`on`, entered after the fact).
+    A step entered after the fact must fall between the case's last step and today, so the
+    history reads in the order things happened."""
+    store = monitor(settings).store
+    if on is None:
+        return store.transition(case_id, target, actor, dt.datetime.now(dt.UTC), note)
+    today = dt.datetime.now(dt.UTC).date()
+    if on > today:
+        raise TransitionRefused(f"case {case_id}: --on {on} is after today ({today}); expected the day it happened")
+    case = store.get(case_id)
+    last = max([case.opened_on, *(step.at.date() for step in case.history)])
+    if on < last:
+        raise TransitionRefused(
+            f"case {case_id}: --on {on} is before its last step ({last}); expected a day from {last} to {today}"
+        )
+    return store.transition(case_id, target, actor, dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC), note)
 
 
 def body_file(settings: Settings, body_uscc: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
@@ -138,6 +139,10 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Settings from `config` (default ./regulens.yaml if present), env and overrides."""
     if config is not None and not config.is_file():
         raise FileNotFoundError(f"settings file {config} does not exist")
+    if config is not None:
+        content = yaml.safe_load(config.read_text(encoding="utf-8"))
+        if content is not None and not isinstance(content, dict):
+            raise ValueError(f"{config}: expected a mapping of settings (key: value), not a {type(content).__name__}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if config is None:
         return Settings(**overrides)

@@ -75,3 +75,41 @@ def test_unknown_settings_are_refused(tmp_path: Path) -> None:
         load_settings(config)
     with pytest.raises(FileNotFoundError):
         load_settings(tmp_path / "missing.yaml")
+
+
+def test_a_mistyped_data_home_is_refused_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "dta"
+    for command in (["plan", "list"], ["model", "list"], ["score"]):
+        result = runner.invoke(app, ["--data-home", str(missing), *command])
+        assert result.exit_code == 2 and "does not exist; expected a data home" in result.output, command
+    assert not missing.exists()
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    result = runner.invoke(app, ["--data-home", str(a_file), "model", "list"])
+    assert result.exit_code == 2 and "is a file; expected the data home folder" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "said"), [("a: [1,\n", "while parsing"), ("just words\n", "expected a mapping of settings")]
+)
+def test_a_settings_file_that_is_not_a_mapping_exits_2(tmp_path: Path, text: str, said: str) -> None:
+    config = tmp_path / "regulens.yaml"
+    config.write_text(text)
+    result = runner.invoke(app, ["--config", str(config), "--data-home", str(tmp_path), "model", "list"])
+    assert result.exit_code == 2 and "bad settings" in result.output and said in result.output
+
+
+def test_the_entry_point_turns_a_folder_it_cannot_write_into_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pipelines.cli as cli
+
+    def refused() -> None:
+        raise PermissionError(13, "Permission denied", "/srv/regulens/lake/scores")
+
+    monkeypatch.setattr(cli, "app", refused)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err
+    assert said.strip() == "cannot read or write /srv/regulens/lake/scores: Permission denied"

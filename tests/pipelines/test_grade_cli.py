@@ -102,3 +102,5 @@ def test_show_one_enterprise_grade_with_its_reasons(profiled) -> None:
     assert doc["reasons"] and all("扣" in r["text"] for r in doc["reasons"])
     missing = invoke(profiled, "grade", "show", "91440604000000000X", "--as-of", "2024-07-01")
     assert missing.exit_code == 2 and "no enterprise" in missing.output
+    unknown = invoke(profiled, "grade", "show", worst["uscc"], "--as-of", "2024-07-01", "--card", "nonsense")
+    assert unknown.exit_code == 2 and "card named 'nonsense'; expected one of: default" in unknown.output

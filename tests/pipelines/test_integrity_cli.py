@@ -84,6 +84,21 @@ def test_bad_moves_and_unknown_things_exit_2(home: Path) -> None:
     assert run(home, "show", "110000000000000000")[0] == 2
 
 
+def test_dates_out_of_order_or_in_the_future_are_refused(home: Path) -> None:
+    code, out = run(home, "scan", "--as-of", "2099-01-01")
+    assert code == 2 and "is after today" in out["output"]
+    assert run(home, "cases")[1]["count"] == 0  # the refused scan opened nothing
+
+    run(home, "scan", "--as-of", "2024-01-01")
+    case_id = run(home, "cases")[1]["cases"][0]["case_id"]
+    code, out = run(home, "move", case_id, "--to", "notified", "--actor", "王科长", "--on", "2099-01-01")
+    assert code == 2 and "is after today" in out["output"]
+    code, out = run(home, "move", case_id, "--to", "notified", "--actor", "王科长", "--on", "2023-12-01")
+    assert code == 2 and "is before its last step (2024-01-01)" in out["output"]
+    code, moved = run(home, "move", case_id, "--to", "notified", "--actor", "王科长", "--on", "2024-01-03")
+    assert code == 0 and [h["to_state"] for h in moved["case"]["history"]] == ["opened", "notified"]
+
+
 def test_a_deadline_for_a_grade_the_scorecard_lacks_exits_2(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REGULENS_INTEGRITY__DEADLINE_WORKING_DAYS", '{"purple": 5}')
 
