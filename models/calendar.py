@@ -96,3 +96,10 @@ def read_calendar(path: Path) -> WorkingCalendar:
         return WorkingCalendar.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
     except (ValidationError, yaml.YAMLError) as error:
         raise CalendarError(f"{path}: {error}") from error
+
+
+def latest_today() -> dt.date:
+    """Today's date where it is furthest ahead (UTC+14). Checks that refuse a date "in the future"
+    use it, so a day a bureau already calls today (Foshan keeps UTC+8) is never refused because
+    the server keeps UTC."""
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=14)).date()

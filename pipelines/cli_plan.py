@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from models.calendar import latest_today
+
 if TYPE_CHECKING:
     from pipelines.cli import State
     from pipelines.planning import DrawRequest
@@ -139,9 +141,9 @@ def _draw_errors() -> tuple[type[Exception], ...]:
         CommitmentMismatchError,
         PlanExistsError,
         TransitionRefused,
-        FileExistsError,
         LookupError,
         ValueError,
+        OSError,
     )
 
 
@@ -254,7 +256,7 @@ def plan_verify(
 
     state: State = ctx.obj
     settings = state.settings()
-    with exit_2_on(LookupError, FileNotFoundError, ValueError):
+    with exit_2_on(LookupError, OSError, ValueError):
         report = verify_folder(folder) if folder is not None else verify_plan(settings, plan, actor)
     if report.ok:
         title = f"plan {report.plan_id} verified: the stored inputs and public value give exactly the published plan"
@@ -279,7 +281,7 @@ def plan_export(
 
     state: State = ctx.obj
     settings = state.settings()
-    with exit_2_on(LookupError, ValueError, FileNotFoundError):
+    with exit_2_on(LookupError, ValueError, OSError):
         path = export_tasks(settings, plan, fmt, out)
     finish(state, {"command": "plan export", "plan_id": plan, "path": str(path)}, f"task list: {path}", None, EXIT_OK)
 
@@ -291,30 +293,45 @@ def plan_record(
     actor: ActorOption,
     task: Annotated[str | None, typer.Option(help="task id (or its number in the plan)")] = None,
     result: Annotated[str | None, typer.Option(help="result category, e.g. 未发现问题, 发现问题已责令改正")] = None,
-    date: Annotated[str | None, typer.Option("--date", help="inspection date (default today)")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="inspection date YYYY-MM-DD (default today; with --file: of rows without one)"),
+    ] = None,
     file: Annotated[
-        Path | None, typer.Option(help="results CSV: task_id, result, inspection_date (or Chinese headers)")
+        Path | None,
+        typer.Option(
+            help="results file, CSV (UTF-8 or GBK) or .xlsx (e.g. the exported task list filled in): "
+            "task_id, result, inspection_date (or 任务编号, 检查结果, 检查日期)"
+        ),
     ] = None,
 ) -> None:
-    """Record inspection results; unknown tasks or categories exit 2 with what was expected."""
+    """Record inspection results; unknown tasks, categories or dates exit 2 with what was expected."""
     import pandas as pd
 
-    from pipelines.cli import EXIT_OK, _parse_dates, exit_2_on, finish
-    from pipelines.planning import ResultError, TransitionRefused, read_result_file, record_results
+    from pipelines.cli import EXIT_OK, exit_2_on, finish
+    from pipelines.planning import ResultError, TransitionRefused, parse_day, read_result_file, record_results
 
     state: State = ctx.obj
     settings = state.settings()
     if (file is None) == (task is None):
         raise typer.BadParameter("give either --task with --result, or --file")
-    default_date = _parse_dates([date])[0] if date else dt.datetime.now(dt.UTC).date()
-    with exit_2_on(ResultError, LookupError, FileNotFoundError), exit_2_on(TransitionRefused, prefix="refused: "):
+    with (
+        exit_2_on(ResultError, LookupError, OSError),
+        exit_2_on(TransitionRefused, prefix="refused: "),
+    ):
         if file is not None:
             entries = read_result_file(file)
+            try:
+                default_date = parse_day(date) if date else None
+            except ValueError as error:
+                raise typer.BadParameter(str(error), param_hint="--date") from error
         else:
             if result is None:
                 raise typer.BadParameter("--task needs --result")
-            entries = pd.DataFrame([{"task_id": task, "result": result, "inspection_date": None}])
-        out = record_results(settings, plan, entries, actor, default_date)
+            # The date is checked with the result (format, not before the plan, not in the future).
+            entries = pd.DataFrame([{"task_id": task, "result": result, "inspection_date": date}])
+            default_date = None
+        out = record_results(settings, plan, entries, actor, today=latest_today(), default_date=default_date)
     title = f"recorded {out['recorded']} result(s) for plan {plan}; labels for training: {out['feedback']}"
     finish(state, {"command": "plan record", **out}, title, None, EXIT_OK)
 
@@ -328,13 +345,13 @@ def plan_publish(
 ) -> None:
     """Write the public notice (一公开: CSV and Excel) and mark the plan published."""
     from pipelines.cli import EXIT_OK, _parse_dates, exit_2_on, finish
-    from pipelines.planning import TransitionRefused, publish_plan
+    from pipelines.planning import ResultError, TransitionRefused, publish_plan
 
     state: State = ctx.obj
     settings = state.settings()
     day = _parse_dates([on])[0] if on else dt.datetime.now(dt.UTC).date()
-    with exit_2_on(LookupError), exit_2_on(TransitionRefused, prefix="refused: "):
-        out = publish_plan(settings, plan, day, actor)
+    with exit_2_on(LookupError, ResultError, OSError), exit_2_on(TransitionRefused, prefix="refused: "):
+        out = publish_plan(settings, plan, day, actor, today=latest_today())
     late = " [red](LATE: after the deadline)[/red]" if out["late"] else ""
     title = (
         f"published {out['entries']} result(s) of plan {plan} on {out['published_on']}; deadline "

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from features.integrity import integrity_features, integrity_profile, open_signals
-from models.calendar import WorkingCalendar, read_calendar
+from models.calendar import WorkingCalendar, latest_today, read_calendar
 from models.integrity.cases import Case, CaseState, TransitionRefused, is_overdue, mark_overdue
 from models.integrity.monitor import new_cases
 from models.scorecard.engine import Scorecard, with_labels
@@ -83,7 +83,7 @@ class ScanResult:
 def scan(settings: Settings, as_of: dt.date) -> ScanResult:
     """Score every body as of `as_of`, mark late cases overdue, open cases for new warnings.
     A scan cannot be undone, so a date after today is refused (ValueError)."""
-    today = dt.datetime.now(dt.UTC).date()
+    today = latest_today()
     if as_of > today:
         raise ValueError(f"scan date {as_of} is after today ({today}); expected today or an earlier day")
     m = monitor(settings)
@@ -132,7 +132,7 @@ def move_case(
     store = monitor(settings).store
     if on is None:
         return store.transition(case_id, target, actor, dt.datetime.now(dt.UTC), note)
-    today = dt.datetime.now(dt.UTC).date()
+    today = latest_today()
     if on > today:
         raise TransitionRefused(f"case {case_id}: --on {on} is after today ({today}); expected the day it happened")
     case = store.get(case_id)

@@ -10,7 +10,7 @@ did what. Every state change and its audit row are written in one transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from pipelines.draw.lifecycle import PlanState, check_transition
+from pipelines.draw.lifecycle import PlanState, check_actor, check_transition
 from pipelines.storage import sql_engine
 
 metadata = MetaData()
@@ -152,18 +152,28 @@ class OpsStore:
             return [dict(r) for r in con.execute(query).mappings()]
 
     def results(self, plan_id: str) -> list[dict[str, Any]]:
-        query = select(results_table).where(results_table.c.plan_id == plan_id).order_by(results_table.c.task_id)
         with self.engine.connect() as con:
-            return [dict(r) for r in con.execute(query).mappings()]
+            return _results(con, plan_id)
 
-    def record_results(self, plan_id: str, rows: Iterable[dict[str, Any]], actor: str) -> int:
-        """Insert results (validated by the caller) and move the plan to `recording`, atomically."""
+    def record_results(
+        self,
+        plan_id: str,
+        rows: Iterable[dict[str, Any]],
+        actor: str,
+        then: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> int:
+        """Insert results (validated by the caller) and move the plan to `recording`, atomically.
+
+        `then` receives every result of the plan, the new ones included, before the commit: a file
+        derived from them (the feedback labels) is written there, and if that fails nothing is stored."""
         rows = [{**r, "plan_id": plan_id, "actor": actor, "recorded_at": now()} for r in rows]
         with self.engine.begin() as con:
             _move(con, plan_id, PlanState.RECORDING, {})
             con.execute(insert(results_table), rows)
             detail = {"results": [{k: str(r[k]) for k in ("task_id", "category", "inspection_date")} for r in rows]}
             _audit(con, actor, "record", plan_id, detail)
+            if then is not None:
+                then(_results(con, plan_id))
         return len(rows)
 
     # --- audit ---------------------------------------------------------------------------------
@@ -188,5 +198,11 @@ def _move(con: Connection, plan_id: str, target: PlanState, changes: dict[str, A
     con.execute(update(plans_table).where(plans_table.c.plan_id == plan_id).values(state=target.value, **changes))
 
 
+def _results(con: Connection, plan_id: str) -> list[dict[str, Any]]:
+    query = select(results_table).where(results_table.c.plan_id == plan_id).order_by(results_table.c.task_id)
+    return [dict(r) for r in con.execute(query).mappings()]
+
+
 def _audit(con: Connection, actor: str, action: str, plan_id: str | None, detail: dict[str, Any]) -> None:
+    actor = check_actor(actor, plan_id or "")  # every row of the audit log says who
     con.execute(insert(audit_table).values(at=now(), actor=actor, action=action, plan_id=plan_id, detail=detail))

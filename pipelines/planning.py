@@ -17,17 +17,20 @@ Two phases, because the seed must not be knowable when the inputs are fixed:
 prepares the inputs; the audit log marks such a draw `single_step`, so an auditor can tell.
 
 Results (`record_results`) become labels for the next training in
-`lake/feedback/<plan id>/results.parquet` (see `write_feedback`). The public notice (一公开,
+`lake/feedback/<plan id>/results.parquet` (see `_write_feedback`), written inside the transaction
+that stores them: both or neither. The public notice (一公开,
 `publish_plan`) goes to `lake/notices/<plan id>/`, and the deadline (inspection end + N working
 days on the configurable calendar) is tracked by `plan_status`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import shutil
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,13 +43,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.calendar import add_working_days, read_calendar
 from pipelines.draw.commitment import canonical_json
+from pipelines.draw.design import check_boosts
 from pipelines.draw.eligible import DrawInputError, last_inspection_facts
 from pipelines.draw.estimate import violation_rate
-from pipelines.draw.lifecycle import STATE_ZH, PlanState, TransitionRefused
+from pipelines.draw.lifecycle import STATE_ZH, PlanState, TransitionRefused, check_actor
 from pipelines.draw.plan import (
     CommitmentMismatchError,
     InfeasibleAssignmentError,
     Plan,
+    PlanExistsError,
     PlanInputs,
     _write_inputs,
     execute,
@@ -56,6 +61,7 @@ from pipelines.draw.plan import (
     write_plan,
 )
 from pipelines.draw.policy import AssignmentRules, Capacity, DrawPolicy
+from pipelines.draw.results import ResultError, parse_day, read_result_file
 from pipelines.draw.verify import VerificationReport, verify_folder
 from pipelines.lake import current_version
 from pipelines.opsdb import OpsStore, default_url, now
@@ -67,8 +73,8 @@ class PlanInputMissingError(FileNotFoundError):
     """A lake table the plan needs is not there; the message names the command that writes it."""
 
 
-class ResultError(ValueError):
-    """A recorded result does not fit the plan (unknown task, category, date); says what was expected."""
+class PlanWriteError(OSError):
+    """A file of the plan cycle could not be written; the message says what was kept and what to do."""
 
 
 # --- configuration: inspection items and result categories -------------------------------------
@@ -234,6 +240,7 @@ def gather_inputs(settings: Settings, request: DrawRequest) -> tuple[PlanInputs,
     roster = _bronze(settings, "inspectors", request.as_of)
     conflicts = _bronze(settings, "inspector_conflicts", request.as_of)
     inputs = PlanInputs.build(eligible, roster, conflicts, policy, request.capacity, rules, request.as_of, versions)
+    check_boosts(inputs.eligible, inputs.policy)
     return inputs, item, facts
 
 
@@ -265,11 +272,13 @@ class Committed:
 
 def commit_plan(settings: Settings, request: DrawRequest, actor: str) -> Committed:
     """Phase 1: fix the inputs, compute every π and the commitment; store them; plan drafted."""
+    actor = check_actor(actor)
     inputs, item, facts = gather_inputs(settings, request)
     prepared = prepare(inputs)
     plan_id = plan_id_for(inputs.as_of, prepared.commitment)
     final = commitments_dir(settings) / plan_id
-    if final.exists():
+    ops = store(settings)
+    if final.exists() or plan_id in {p["plan_id"] for p in ops.plans()}:
         raise FileExistsError(f"these inputs were already committed as plan {plan_id} ({final})")
     with staging_dir(final) as stage:
         _write_inputs(inputs, stage / "inputs")
@@ -295,7 +304,12 @@ def commit_plan(settings: Settings, request: DrawRequest, actor: str) -> Committ
         "settings": inputs.settings(),
         "list": facts.to_json(),
     }
-    store(settings).add_plan(row, actor, detail)
+    try:
+        ops.add_plan(row, actor, detail)
+    except BaseException:
+        # No plan row, so no commitment: remove the folder, or the same inputs could never be committed again.
+        shutil.rmtree(final, ignore_errors=True)
+        raise
     return Committed(plan_id, prepared.commitment, final, len(design), len(prepared.design.excluded), facts)
 
 
@@ -320,7 +334,11 @@ class Drawn:
 
 
 def draw_committed(settings: Settings, plan_id: str, public_value: str, actor: str, single_step: bool = False) -> Drawn:
-    """Phase 2: draw a committed plan with the public value; write the immutable folder; plan drawn."""
+    """Phase 2: draw a committed plan with the public value; write the immutable folder; plan drawn.
+
+    The folder is written first and the plan marked drawn after; should either fail, the plan stays
+    drafted with no folder, so the same draw can be run again with `--plan`."""
+    actor = check_actor(actor, plan_id)
     ops = store(settings)
     row = ops.plan(plan_id)
     if row["state"] != PlanState.DRAFTED.value:
@@ -333,7 +351,18 @@ def draw_committed(settings: Settings, plan_id: str, public_value: str, actor: s
         # The plan stays drafted: its inputs are committed and cannot change; a new commit is needed.
         ops.audit(actor, "draw refused", plan_id, {"public_value": public_value, "error": str(error)[:2000]})
         raise
-    out = write_plan(plan, plans_dir(settings))
+    try:
+        out = write_plan(plan, plans_dir(settings))
+    except PlanExistsError:
+        raise
+    except OSError as error:
+        detail = {"public_value": public_value, "single_step": single_step, "error": str(error)[:2000]}
+        ops.audit(actor, "draw failed", plan_id, detail)
+        raise PlanWriteError(
+            f"cannot write the plan folder under {plans_dir(settings)} ({error.strerror or error}); plan {plan_id} "
+            f"stays drafted: once the folder is writable, run `regulens plan draw --plan {plan_id} "
+            f"--public-value {public_value!r} --actor NAME`"
+        ) from error
     drawn = _drawn(plan, out)
     tasks = _task_rows(plan)
     changes = {
@@ -351,7 +380,11 @@ def draw_committed(settings: Settings, plan_id: str, public_value: str, actor: s
         "tasks": len(plan.tasks),
         "single_step": single_step,
     }
-    ops.mark_drawn(plan_id, changes, tasks, actor, detail)
+    try:
+        ops.mark_drawn(plan_id, changes, tasks, actor, detail)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # not drawn in the database: no folder either, so it can be retried
+        raise
     return drawn
 
 
@@ -405,6 +438,7 @@ def _task_rows(plan: Plan) -> list[dict[str, Any]]:
 
 # --- verify and export ----------------------------------------------------------------------------
 def verify_plan(settings: Settings, plan_id: str, actor: str) -> VerificationReport:
+    actor = check_actor(actor, plan_id)
     report = verify_folder(plan_folder(settings, plan_id))
     store(settings).audit(actor, "verify", plan_id, {"ok": report.ok, "differences": list(report.differences)})
     return report
@@ -425,24 +459,19 @@ def export_tasks(settings: Settings, plan_id: str, fmt: str, out: Path | None) -
 
 
 # --- results --------------------------------------------------------------------------------------
-RESULT_ALIASES = {"任务编号": "task_id", "检查结果": "result", "检查日期": "inspection_date", "date": "inspection_date"}
-
-
-def read_result_file(path: Path) -> pd.DataFrame:
-    """A results CSV: task_id, result, inspection_date (or the Chinese headers 任务编号, 检查结果, 检查日期)."""
-    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig").rename(columns=RESULT_ALIASES)
-    missing = [c for c in ("task_id", "result") if c not in frame.columns]
-    if missing:
-        raise ResultError(f"{path}: missing column(s) {missing}; expected task_id, result[, inspection_date]")
-    if "inspection_date" not in frame.columns:
-        frame["inspection_date"] = None
-    return frame
-
-
 def record_results(
-    settings: Settings, plan_id: str, entries: pd.DataFrame, actor: str, default_date: dt.date
+    settings: Settings,
+    plan_id: str,
+    entries: pd.DataFrame,
+    actor: str,
+    *,
+    today: dt.date,
+    default_date: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Validate every entry (all or nothing), store them, refresh the feedback labels."""
+    """Validate every entry (all or nothing), then store them and refresh the feedback labels in one
+    transaction: if the labels file cannot be written, nothing is stored and the same results can be
+    recorded again. `default_date` (default `today`) dates the entries that carry no date."""
+    actor = check_actor(actor, plan_id)
     catalogue = read_items(settings.plan.items)
     ops = store(settings)
     plan = ops.plan(plan_id)
@@ -450,45 +479,91 @@ def record_results(
     if not tasks:
         raise TransitionRefused(f"plan {plan_id} is {plan['state']}: nothing to record before it is drawn")
     done = {r["task_id"] for r in ops.results(plan_id)}
+    days = (plan["as_of"], today)
     problems: list[str] = []
     rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
     for n, entry in enumerate(entries.to_dict("records"), start=1):
         where = f"row {n}" if len(entries) > 1 else "result"
-        task_id = _task_key(str(entry["task_id"]).strip(), plan_id)
-        category = str(entry["result"]).strip()
-        wrong: list[str] = []
-        if task_id not in tasks:
-            ids = sorted(tasks)
-            wrong.append(f"unknown task {task_id!r}; expected a task of {plan_id}, {ids[0]} .. {ids[-1]}")
-        elif task_id in done or task_id in seen:
-            wrong.append(f"task {task_id} already has a result (results are not overwritten)")
-        found = False
-        try:
-            found = catalogue.found(category)
-        except ResultError as error:
-            wrong.append(str(error))
-        raw = entry.get("inspection_date")
-        day = default_date
-        if raw is not None and not pd.isna(raw) and str(raw).strip():
-            try:
-                day = _date(str(raw))
-            except ValueError:
-                wrong.append(f"inspection date expected YYYY-MM-DD, got {raw!r}")
-        if day < plan["as_of"]:
-            wrong.append(f"inspection date {day} is before the plan's as-of date {plan['as_of']}")
-        if wrong:
-            problems += [f"{where}: {w}" for w in wrong]
-            continue
-        seen.add(task_id)
-        rows.append({"task_id": task_id, "category": category, "found": found, "inspection_date": day})
+        row, wrong = _check_entry(entry, plan_id, tasks, done, catalogue, days, default_date or today)
+        problems += [f"{where}: {w}" for w in wrong]
+        if row is not None:
+            done.add(row["task_id"])  # a second row for the same task is refused like a stored one
+            rows.append(row)
     if problems:
         raise ResultError("\n".join(problems))
     if not rows:
         raise ResultError("no result given; expected --task and --result, or --file")
-    ops.record_results(plan_id, rows, actor)
-    path = write_feedback(settings, plan_id)
+    path = feedback_path(settings, plan_id)
+    written: list[bool] = []
+
+    def write(results: list[dict[str, Any]]) -> None:
+        try:
+            _write_feedback(path, plan_id, tasks, results)
+        except OSError as error:
+            raise PlanWriteError(
+                f"cannot write the training labels {path} ({error.strerror or error}); nothing was recorded: "
+                f"make the folder writable and record again"
+            ) from error
+        written.append(True)
+
+    try:
+        ops.record_results(plan_id, rows, actor, then=write)
+    except Exception:
+        if written:  # the commit failed after the file was replaced: rebuild it from what is stored
+            with contextlib.suppress(Exception):
+                write_feedback(settings, plan_id)
+        raise
     return {"plan_id": plan_id, "recorded": len(rows), "of_tasks": len(tasks), "feedback": str(path)}
+
+
+def _check_entry(
+    entry: Mapping[Hashable, Any],
+    plan_id: str,
+    tasks: dict[str, dict[str, Any]],
+    done: set[str],
+    catalogue: ItemCatalogue,
+    days: tuple[dt.date, dt.date],
+    default_date: dt.date,
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """(the row to store, or None; what is wrong with the entry).
+
+    An inspection falls between the plan's as-of date (its list is as of that day, so no firm on it
+    was drawn earlier) and today (`days`)."""
+    task_id = _task_key(_text(entry["task_id"]), plan_id)
+    category = _text(entry["result"])
+    wrong: list[str] = []
+    if task_id not in tasks:
+        ids = sorted(tasks)
+        what = f"unknown task {task_id!r}" if task_id else "no task id"
+        wrong.append(f"{what}; expected a task of {plan_id}, {ids[0]} .. {ids[-1]}")
+    elif task_id in done:
+        wrong.append(f"task {task_id} already has a result (results are not overwritten)")
+    found = False
+    try:
+        found = catalogue.found(category)
+    except ResultError as error:
+        wrong.append(str(error))
+    raw = _text(entry.get("inspection_date"))
+    day: dt.date | None = default_date
+    if raw:
+        try:
+            day = parse_day(raw)
+        except ValueError as error:
+            wrong.append(f"inspection date: {error}")
+            day = None
+    first, last = days
+    if day is not None and day < first:
+        wrong.append(f"inspection date {day} is before the plan's as-of date; expected {first} .. today ({last})")
+    if day is not None and day > last:
+        wrong.append(f"inspection date {day} is in the future; expected {first} .. today ({last})")
+    if wrong:
+        return None, wrong
+    return {"task_id": task_id, "category": category, "found": found, "inspection_date": day}, []
+
+
+def _text(value: Any) -> str:
+    """A cell as trimmed text; a blank cell (None, NaN) is ""."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value).strip()
 
 
 def _task_key(text: str, plan_id: str) -> str:
@@ -496,12 +571,22 @@ def _task_key(text: str, plan_id: str) -> str:
     return f"{plan_id}-{int(text):06d}" if text.isdigit() else text
 
 
-def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text.strip()[:10])
+def feedback_path(settings: Settings, plan_id: str) -> Path:
+    return settings.lake_dir / "feedback" / plan_id / "results.parquet"
 
 
 def write_feedback(settings: Settings, plan_id: str) -> Path:
-    """Recorded results as labels for the next training: `lake/feedback/<plan id>/results.parquet`.
+    """Rewrite `lake/feedback/<plan id>/results.parquet` from the results in the database (it is
+    derived from them: `record_results` writes it inside its transaction)."""
+    ops = store(settings)
+    tasks = {t["task_id"]: t for t in ops.tasks(plan_id)}
+    path = feedback_path(settings, plan_id)
+    _write_feedback(path, plan_id, tasks, ops.results(plan_id))
+    return path
+
+
+def _write_feedback(path: Path, plan_id: str, tasks: dict[str, dict[str, Any]], results: list[dict[str, Any]]) -> None:
+    """Recorded results as labels for the next training.
 
     One row per recorded task: uscc, inspection_date, found, inclusion_probability (π of this
     draw), plan_id, task_id, item, result. To use them as labels, take the rows with
@@ -509,8 +594,6 @@ def write_feedback(settings: Settings, plan_id: str) -> Path:
     weighting); they join the labels of `features/labels.py` on uscc like a recorded random draw
     (`violation_found` = found, `inclusion_probability` = π), so the merge is a union of the two
     frames with `random_draw_found` = found for these rows."""
-    ops = store(settings)
-    tasks = {t["task_id"]: t for t in ops.tasks(plan_id)}
     rows = [
         {
             "uscc": tasks[r["task_id"]]["uscc"],
@@ -522,16 +605,14 @@ def write_feedback(settings: Settings, plan_id: str) -> Path:
             "item": tasks[r["task_id"]]["item"],
             "result": r["category"],
         }
-        for r in ops.results(plan_id)
+        for r in results
     ]
     frame = pd.DataFrame(
         rows,
         columns=["uscc", "inspection_date", "found", "inclusion_probability", "plan_id", "task_id", "item", "result"],
     )
     frame["inspection_date"] = pd.to_datetime(frame["inspection_date"]).astype("datetime64[s]")
-    path = settings.lake_dir / "feedback" / plan_id / "results.parquet"
     write_parquet_atomic(pa.Table.from_pandas(frame, preserve_index=False), path)
-    return path
 
 
 FEEDBACK_AS_INSPECTIONS = {
@@ -619,10 +700,13 @@ NOTICE_HEADERS = {
 }
 
 
-def publish_plan(settings: Settings, plan_id: str, on: dt.date, actor: str) -> dict[str, Any]:
+def publish_plan(settings: Settings, plan_id: str, on: dt.date, actor: str, *, today: dt.date) -> dict[str, Any]:
     """The public notice (一公开) as CSV and Excel under `lake/notices/<plan id>/`; plan published.
 
-    Refused unless every task has a result (a notice lists the whole batch)."""
+    Refused unless every task has a result (a notice lists the whole batch), and unless `on` falls
+    between the last inspection and today (a notice cannot precede its results, nor be dated ahead
+    of the day it is written)."""
+    actor = check_actor(actor, plan_id)
     ops = store(settings)
     plan = ops.plan(plan_id)
     if plan["state"] != PlanState.RECORDING.value:
@@ -633,6 +717,11 @@ def publish_plan(settings: Settings, plan_id: str, on: dt.date, actor: str) -> d
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         raise TransitionRefused(f"plan {plan_id}: {len(missing)} task(s) have no result yet: {shown}")
+    end = max(r["inspection_date"] for r in results)
+    if on < end:
+        raise ResultError(f"publication date {on} is before the last inspection; expected {end} .. today ({today})")
+    if on > today:
+        raise ResultError(f"publication date {on} is in the future; expected {end} .. today ({today})")
     status = plan_status(settings, plan_id, on)
     notice = pd.DataFrame(
         [
@@ -689,8 +778,10 @@ __all__ = [
     "draw_committed",
     "draw_now",
     "export_tasks",
+    "parse_day",
     "plan_status",
     "publish_plan",
+    "read_result_file",
     "record_results",
     "verify_plan",
 ]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.draw.eligible import DrawInputError, split_exclusions
-from pipelines.draw.policy import Capacity, DrawPolicy
+from pipelines.draw.policy import Boost, Capacity, DrawPolicy
 
 WHOLE_LIST = "全市"  # the single stratum when capacities are not given per district
 
@@ -132,15 +132,31 @@ def selection_weights(frame: pd.DataFrame, policy: DrawPolicy) -> tuple[np.ndarr
     """(class weight, risk weight) per row, both times the hotspot boosts (unitless)."""
     boost = np.ones(len(frame))
     for b in policy.boosts:
-        hit = np.ones(len(frame), dtype=bool)
-        if b.district is not None:
-            hit &= (frame["district"] == b.district).to_numpy()
-        if b.industry_code is not None:
-            hit &= (frame["industry_code"] == b.industry_code).to_numpy()
-        boost[hit] *= b.factor
+        boost[boost_hits(frame, b)] *= b.factor
     by_class = frame["credit_class"].map(policy.class_ratios).to_numpy(dtype=np.float64)
     by_risk = frame["risk"].to_numpy(dtype=np.float64) ** policy.risk_exponent
     return by_class * boost, by_risk * boost
+
+
+def boost_hits(frame: pd.DataFrame, boost: Boost) -> np.ndarray:
+    """Which rows a hotspot boost covers (district and industry code; None matches every value)."""
+    hit = np.ones(len(frame), dtype=bool)
+    if boost.district is not None:
+        hit &= (frame["district"] == boost.district).to_numpy()
+    if boost.industry_code is not None:
+        hit &= (frame["industry_code"] == boost.industry_code).to_numpy()
+    return hit
+
+
+def check_boosts(frame: pd.DataFrame, policy: DrawPolicy) -> None:
+    """Refuse boosts that cover no entity of the list (a misspelt district, an industry out of the
+    item's scope): they would be committed with the plan, and a commitment cannot be taken back."""
+    idle = [f"{b.district or ''}:{b.industry_code or ''}" for b in policy.boosts if not boost_hits(frame, b).any()]
+    if idle:
+        raise DrawInputError(
+            f"boost {', '.join(idle)} matches no firm on the list; expected DISTRICT[:INDUSTRY] with a district "
+            f"of {sorted(set(frame['district']))} and an industry code of {sorted(set(frame['industry_code']))}"
+        )
 
 
 def stratum_probabilities(

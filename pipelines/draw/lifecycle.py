@@ -49,3 +49,11 @@ def check_transition(current: PlanState, target: PlanState, plan_id: str = "") -
             f"plan {plan_id} is {current.value}; it cannot become {target.value} (allowed from {current.value}: "
             f"{', '.join(allowed)})"
         )
+
+
+def check_actor(actor: str, plan_id: str = "") -> str:
+    """The actor of a step, trimmed; refused if blank, because the audit log must say who did it."""
+    if not actor.strip():
+        where = f"plan {plan_id}: " if plan_id else ""
+        raise TransitionRefused(f"{where}every step needs an actor (--actor NAME: who does it), got {actor!r}")
+    return actor.strip()
