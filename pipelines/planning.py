@@ -66,7 +66,7 @@ from pipelines.draw.verify import VerificationReport, verify_folder
 from pipelines.lake import current_version
 from pipelines.opsdb import OpsStore, default_url, now
 from pipelines.settings import Settings
-from pipelines.storage import staging_dir, write_parquet_atomic
+from pipelines.storage import replace_dir, staging_dir, write_parquet_atomic
 
 
 class PlanInputMissingError(FileNotFoundError):
@@ -737,19 +737,21 @@ def publish_plan(settings: Settings, plan_id: str, on: dt.date, actor: str, *, t
         ],
         columns=list(NOTICE_HEADERS),
     ).rename(columns=NOTICE_HEADERS)
-    folder = settings.lake_dir / "notices" / plan_id
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path, xlsx_path = folder / "抽查结果公示.csv", folder / "抽查结果公示.xlsx"
-    notice.to_csv(csv_path, index=False, encoding="utf-8-sig")
     info = pd.DataFrame(
         {
             "项目": ["计划编号", "公示日期", "检查结束日期", "公示期限"],
             "内容": [plan_id, on.isoformat(), status["inspection_end"], status["publication_deadline"]],
         }
     )
-    with pd.ExcelWriter(xlsx_path, engine="openpyxl") as writer:
-        notice.to_excel(writer, sheet_name="抽查结果", index=False)
-        info.to_excel(writer, sheet_name="公示信息", index=False)
+    folder = settings.lake_dir / "notices" / plan_id
+    csv_name, xlsx_name = "抽查结果公示.csv", "抽查结果公示.xlsx"
+    with staging_dir(folder) as stage:  # both files or neither
+        notice.to_csv(stage / csv_name, index=False, encoding="utf-8-sig")
+        with pd.ExcelWriter(stage / xlsx_name, engine="openpyxl") as writer:
+            notice.to_excel(writer, sheet_name="抽查结果", index=False)
+            info.to_excel(writer, sheet_name="公示信息", index=False)
+        replace_dir(stage, folder)
+    csv_path, xlsx_path = folder / csv_name, folder / xlsx_name
     late = on > dt.date.fromisoformat(status["publication_deadline"])
     detail = {"published_on": on.isoformat(), "deadline": status["publication_deadline"], "late": late}
     ops.mark_published(plan_id, on, str(csv_path), actor, detail)

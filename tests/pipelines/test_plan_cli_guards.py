@@ -266,3 +266,24 @@ def test_a_failed_database_write_leaves_no_folder_behind(home: Path, monkeypatch
     assert not (home / "lake" / "plans" / committed.plan_id).exists()
     monkeypatch.undo()
     assert draw_committed(settings, committed.plan_id, "lottery 1", "张科长").tasks == 6
+
+
+def test_a_notice_is_written_whole_or_not_at_all(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan_id = drawn_plan(home)
+    rows = [f"{k},未发现问题,2025-08-{k:02d}" for k in range(1, 7)]
+    (home / "results.csv").write_text("\n".join(["task_id,result,inspection_date", *rows]) + "\n", encoding="utf-8")
+    assert plan(home, "record", plan_id, "--actor", "李四", "--file", str(home / "results.csv"))[0] == 0
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device", "抽查结果公示.xlsx")
+
+    monkeypatch.setattr(pd, "ExcelWriter", disk_full)  # the CSV is written, the Excel file is not
+    code, out = plan(home, "publish", plan_id, "--on", "2025-09-01", "--actor", "张科长")
+    assert code == 2 and "No space left on device" in out["output"]
+    notices = home / "lake" / "notices"
+    assert not (notices / plan_id).exists() and not list(notices.glob(f".{plan_id}*"))  # no half notice
+    assert state_of(home, plan_id)[0] == "recording"
+
+    monkeypatch.undo()
+    code, published = plan(home, "publish", plan_id, "--on", "2025-09-01", "--actor", "张科长")
+    assert code == 0 and Path(published["csv"]).exists() and Path(published["xlsx"]).exists()
