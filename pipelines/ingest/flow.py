@@ -29,6 +29,7 @@ import pyarrow as pa
 from pipelines.ingest.contracts import Contract, bronze_schema, load_contracts
 from pipelines.ingest.linking import NameAddressIndex
 from pipelines.ingest.normalise import UnreadableExtract, cast_to_contract, read_extract
+from pipelines.ingest.quarantine import QUARANTINE_SCHEMA, quarantined_rows
 from pipelines.ingest.validate import (
     EntityDates,
     KeyMemory,
@@ -42,9 +43,6 @@ from pipelines.settings import Settings
 from pipelines.storage import write_parquet_atomic, write_text_atomic
 
 Progress = Callable[[int, int], None]
-QUARANTINE_SCHEMA = pa.schema(
-    [("source", pa.string()), ("file", pa.string()), ("row", pa.int64()), ("reason", pa.string()), ("raw", pa.string())]
-)
 
 
 @dataclass
@@ -262,17 +260,21 @@ def _ingest_source(
             continue
         result.extra_columns = sorted(set(result.extra_columns) | set(batch.extra_columns))
         raw = batch.frame
-        result.rows_in += len(raw)
+        result.rows_in += len(raw) + len(batch.malformed)
         if batch.missing_columns:
             missing = ", ".join(f"{c.header}（{c.name}）" for c in batch.missing_columns)
             why = f"缺少列 / missing column(s): {missing}"
-            row_reasons = pd.Series([why + "; "] * len(raw), index=raw.index, dtype=object)
+            row_reasons = pd.Series(why + "; ", index=raw.index, dtype=object)
+            if batch.notes is not None:
+                row_reasons = batch.notes + row_reasons
             bad = np.ones(len(raw), dtype=bool)
             result.failure = f"{source}: {path.name}: {why}, all {len(raw)} rows quarantined"
             accepted = pd.DataFrame(columns=[c.name for c in contract.meta.columns])
         else:
             typed = cast_to_contract(raw, contract)
-            parsed = (typed.reasons == "").to_numpy()
+            # What reading found (bytes that are not UTF-8, NUL) rejects a row as a parse failure does.
+            read_and_cast = typed.reasons if batch.notes is None else batch.notes + typed.reasons
+            parsed = (read_and_cast == "").to_numpy()
             checks = derive_checks(typed.frame, contract, settings.extract_date, keys, entities, parsed)
             gx_reasons, ids = _validate_in_slices(
                 pd.concat([typed.frame, checks], axis=1), contract, gx_root, settings.ingest.chunk_rows
@@ -280,15 +282,17 @@ def _ingest_source(
             validations.extend(ids)
             bad = ~parsed | (gx_reasons != "").to_numpy()
             row_reasons = pd.Series("", index=raw.index, dtype=object)
-            row_reasons[bad] = typed.reasons[bad] + gx_reasons[bad]
+            row_reasons[bad] = read_and_cast[bad] + gx_reasons[bad]
             accepted = typed.frame[~bad].copy()
             accepted["_source_file"] = path.name
             accepted["_source_row"] = accepted.index.to_numpy()
-        for text in row_reasons[bad]:
+        quarantined = quarantined_rows(source, path.name, batch, bad, row_reasons)
+        for text in quarantined["reason"]:
             for reason in filter(None, (r.strip() for r in text.split(";"))):
                 reasons[reason] += 1
-        _write_quarantine(q_dir / f"part-{n_file:05d}.parquet", source, path.name, raw[bad], row_reasons[bad])
-        result.rows_quarantined += int(bad.sum())
+        q_table = pa.Table.from_pandas(quarantined, schema=QUARANTINE_SCHEMA, preserve_index=False)
+        write_parquet_atomic(q_table, q_dir / f"part-{n_file:05d}.parquet")
+        result.rows_quarantined += len(quarantined)
         result.rows_accepted += len(accepted)
         if contract.meta.link is not None and len(accepted):
             accepted = _link(accepted, contract, index, settings.ingest.link_threshold)
@@ -311,12 +315,16 @@ def _ingest_source(
             f"{source}: quarantined {share:.1%} of rows, above the {settings.ingest.max_quarantine_share:.1%}"
             " the settings allow (ingest.max_quarantine_share)"
         )
-    # A source that failed its check keeps its previous bronze version in use; its quarantine is
-    # published either way, so the reasons can be read.
-    if out_dir.is_dir() and result.ok:
-        publish_version(bronze / source, run_id)
-    if q_dir.is_dir():
-        publish_version(quarantine / source, run_id)
+    # A source that failed its check keeps its previous bronze version in use, and the quarantine
+    # that goes with it: CURRENT of both names the same run. This run's rejected rows stay
+    # readable in its own folder, which the failure names.
+    if result.ok:
+        if out_dir.is_dir():
+            publish_version(bronze / source, run_id)
+        if q_dir.is_dir():
+            publish_version(quarantine / source, run_id)
+    elif q_dir.is_dir():
+        result.failure = f"{result.failure} (this run's quarantine, not published: {q_dir})"
     registry_frame = (
         pd.concat(accepted_parts, ignore_index=True) if source == "registration" and accepted_parts else None
     )
@@ -335,20 +343,6 @@ def _validate_in_slices(
         parts.append(reasons)
         ids.extend(slice_ids)
     return pd.concat(parts), ids
-
-
-def _write_quarantine(path: Path, source: str, file: str, raw: pd.DataFrame, reasons: pd.Series) -> None:
-    """Quarantined rows keep their raw text (as JSON), the file, the row number and every reason."""
-    frame = pd.DataFrame(
-        {
-            "source": source,
-            "file": file,
-            "row": raw.index.to_numpy(dtype="int64"),
-            "reason": reasons.str.rstrip("; ").to_numpy(dtype=object),
-            "raw": [json.dumps(r, ensure_ascii=False, default=str) for r in raw.to_dict(orient="records")],
-        }
-    )
-    write_parquet_atomic(pa.Table.from_pandas(frame, schema=QUARANTINE_SCHEMA, preserve_index=False), path)
 
 
 def _link(accepted: pd.DataFrame, contract: Contract, index: NameAddressIndex | None, threshold: float) -> pd.DataFrame:

@@ -6,42 +6,51 @@ so the caller can quarantine it with the raw text intact.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipelines.ingest.contracts import ColumnSpec, Contract
+from pipelines.ingest.csv_records import MALFORMED_COLUMNS, UnreadableExtract, read_csv_records
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日")
 TRUE_WORDS = {"true", "1", "是", "t", "yes"}
 FALSE_WORDS = {"false", "0", "否", "f", "no"}
-
-
-class UnreadableExtract(ValueError):
-    """The file cannot be read as the format its contract declares."""
+NON_FINITE_WORDS = {"nan", "inf", "infinity"}
 
 
 @dataclass
 class RawBatch:
-    """One extract file as text, with canonical column names (missing columns absent)."""
+    """One extract file as text, with canonical column names (missing columns absent).
+
+    The frame's index is each record's number in the file, from 0; CSV records that could not be
+    split into the header's columns are not in it but in `malformed`, numbered in the same
+    sequence."""
 
     frame: pd.DataFrame  # CSV: every value text or missing; Parquet: columns in their native types
     missing_columns: list[ColumnSpec]
     extra_columns: list[str]
+    lines: np.ndarray | None  # per row, the line of the file it starts on (from 1); CSV only
+    notes: pd.Series | None  # per row, "" or "; "-terminated reasons found reading it (not UTF-8,
+    # NUL); None if there are none
+    malformed: pd.DataFrame  # CSV lines that are not a record: row, line, reason, text
 
 
 def read_extract(path: Path, contract: Contract) -> RawBatch:
     """Read a CSV or Parquet extract as strings under the contract's column names."""
     try:
-        table = _read_csv(path) if contract.meta.format == "csv" else pq.read_table(path)
+        if contract.meta.format == "csv":
+            records = read_csv_records(path, contract)
+            table, rows, lines = records.table, records.rows, records.lines
+            notes, malformed = records.notes, records.malformed
+        else:
+            table = pq.read_table(path)
+            rows, lines, notes = np.arange(table.num_rows), None, None
+            malformed = pd.DataFrame(columns=MALFORMED_COLUMNS)  # Parquet has no lines to damage
     except UnreadableExtract as err:
         raise UnreadableExtract(f"{contract.source}: {err}") from err
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as err:
@@ -49,44 +58,20 @@ def read_extract(path: Path, contract: Contract) -> RawBatch:
             f"{contract.source}: {path.name} is not a readable {contract.meta.format.upper()} file: {err}"
         ) from err
     frame = table.to_pandas()
-    headers = contract.headers
-    known = [h for h in frame.columns if h in headers]
-    if contract.meta.format == "csv" and not known and len(frame.columns) <= 1:
-        raise UnreadableExtract(
-            f"{contract.source}: {path.name} is not a CSV file with the contract's headers "
-            f"(found columns {list(frame.columns)[:5]})"
-        )
-    frame = frame.rename(columns=headers)
+    if not np.array_equal(rows, np.arange(len(rows))):  # a clean file keeps its RangeIndex
+        frame.index = pd.Index(rows, dtype="int64")
+    frame = frame.rename(columns=contract.headers)
     missing = [c for c in contract.meta.columns if c.name not in frame.columns]
     extra = [str(c) for c in frame.columns if c not in {col.name for col in contract.meta.columns}]
     # CSV columns arrive as text; Parquet columns keep their native types (cast checks them too).
     values = pd.DataFrame({c.name: frame[c.name] for c in contract.meta.columns if c.name in frame.columns})
-    return RawBatch(frame=values, missing_columns=missing, extra_columns=extra)
-
-
-def _read_csv(path: Path) -> pa.Table:
-    # A gzip extract (`.csv.gz`) is checked on its decompressed text; Arrow decompresses by suffix.
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as fh:
-            head = fh.read(4096)
-    except (gzip.BadGzipFile, zlib.error, EOFError) as err:
-        raise UnreadableExtract(f"{path.name} is not a readable gzip file: {err}") from err
-    if b"\x00" in head:
-        raise UnreadableExtract(f"{path.name} contains binary data (NUL bytes)")
-    first_line = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
-    names = next(csv.reader([first_line]), [])
-    # Every column as text: the contract, not the CSV reader, decides types.
-    convert = pacsv.ConvertOptions(
-        column_types={n: pa.string() for n in names},
-        strings_can_be_null=True,
-        null_values=[""],
-        quoted_strings_can_be_null=True,
-    )
-    # Complaint texts may hold line breaks inside quotes, as 12315 exports do.
-    parse = pacsv.ParseOptions(newlines_in_values=True)
-    return pacsv.read_csv(
-        path, read_options=pacsv.ReadOptions(encoding="utf-8"), parse_options=parse, convert_options=convert
+    return RawBatch(
+        frame=values,
+        missing_columns=missing,
+        extra_columns=extra,
+        lines=lines,
+        notes=None if notes is None else pd.Series(notes, index=frame.index, dtype=object),
+        malformed=malformed,
     )
 
 
@@ -104,22 +89,32 @@ def cast_to_contract(raw: pd.DataFrame, contract: Contract) -> TypedBatch:
         if col.name not in raw.columns:
             continue
         text = raw[col.name]
+        expected = f"{col.header}（{col.name}）应为{_TYPE_WORDS[col.type]} / expected {col.type}"
+        finite = f"{col.header}（{col.name}）应为有限数值 / expected a finite number"
         native = _native(text, col)
         if native is not None:
             typed[col.name] = native
+            if col.type == "float":  # Parquet can hold infinities; bronze and features must not
+                infinite = pd.Series(np.isinf(native.to_numpy(dtype="float64", na_value=0.0)), index=text.index)
+                typed[col.name] = native.where(~infinite)
+                _add_reason(reasons, infinite, text, finite)
             continue
         cleaned = _clean(text, col)
-        value, bad = _cast(cleaned, col)
+        if col.type in ("int", "float"):
+            value, bad, infinite = _cast_number(cleaned, col)
+            _add_reason(reasons, infinite, text, finite)
+        else:
+            value, bad = _cast(cleaned, col)
         typed[col.name] = value
-        if bad.any():
-            shown = text[bad].astype(str).str.slice(0, 40)
-            reasons[bad] = (
-                reasons[bad]
-                + f"{col.header}（{col.name}）应为{_TYPE_WORDS[col.type]} / expected {col.type}, got '"
-                + shown
-                + "'; "
-            )
+        _add_reason(reasons, bad, text, expected)
     return TypedBatch(frame=pd.DataFrame(typed, index=raw.index), reasons=reasons)
+
+
+def _add_reason(reasons: pd.Series, bad: pd.Series, text: pd.Series, expected: str) -> None:
+    """Append "<expected>, got '<value>'; " to the reasons of the rows in `bad`."""
+    if bad.any():
+        shown = text[bad].astype(str).str.slice(0, 40)
+        reasons[bad] = reasons[bad] + f"{expected}, got '" + shown + "'; "
 
 
 _TYPE_WORDS = {
@@ -173,16 +168,27 @@ def _cast(text: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
                 break
             value[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
         return value, present & value.isna()
-    if col.type in ("int", "float"):
-        value = pd.to_numeric(text, errors="coerce")
-        bad = present & value.isna()
-        if col.type == "int":
-            frac = value.notna() & (value != np.floor(value.fillna(0)))
-            bad |= frac
-            value = value.where(~frac).astype("Int64")
-        return value.astype("Float64") if col.type == "float" else value, bad
     lowered = text.str.lower()
     value = pd.Series(pd.NA, index=text.index, dtype="boolean")
     value[lowered.isin(TRUE_WORDS)] = True
     value[lowered.isin(FALSE_WORDS)] = False
     return value, present & value.isna()
+
+
+def _cast_number(text: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """The numbers; the values that are not a number of the column's type (an integer column's
+    fractions and values beyond 64 bits included); and those that are not finite ("inf", "nan",
+    "1e400", which overflows to infinity): bronze, profiles and models need finite numbers."""
+    present = text.notna()
+    number = pd.to_numeric(text, errors="coerce")
+    real = number.to_numpy(dtype="float64", na_value=np.nan)
+    unparsed = present & number.isna()
+    spelled = unparsed.copy()  # "nan" parses to missing; only the unparsed can be spelled out
+    spelled[unparsed] = text[unparsed].str.lower().str.lstrip("+-").isin(NON_FINITE_WORDS).to_numpy(dtype=bool)
+    infinite = spelled | (present & np.isinf(real))
+    bad = unparsed & ~infinite
+    if col.type == "float":
+        return number.astype("Float64").where(~infinite), bad, infinite
+    whole = np.isfinite(real) & (real == np.floor(real)) & (np.abs(real) < 2.0**63)
+    bad |= present & number.notna() & ~infinite & ~whole
+    return number.where(~(bad | infinite)).astype("Int64"), bad, infinite

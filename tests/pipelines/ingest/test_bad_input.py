@@ -178,7 +178,11 @@ def test_a_file_that_is_not_csv_is_kept_whole_and_the_rest_is_ingested(data_home
     lines = payload.count(b"\n")
     assert reg.unreadable_files == [f"part-00001.csv ({lines} lines)"]
     assert reg.rows_accepted == 5
-    kept = current_version(data_home / "lake" / "quarantine" / "registration") / "files" / "part-00001.csv"
+    # The source failed, so neither its bronze nor its quarantine is published; the run's
+    # quarantine, which the failure names, keeps the file.
+    quarantine = data_home / "lake" / "quarantine" / "registration"
+    (kept,) = quarantine.glob("*/files/part-00001.csv")
+    assert current_version(quarantine) is None and str(kept.parents[1]) in reg.failure
     assert kept.read_bytes() == payload
 
 
@@ -207,13 +211,18 @@ def test_a_source_that_fails_its_check_keeps_the_previous_bronze_version(data_ho
     _good_registrations(data_home)
     _ingest(data_home, ["registration"])
     table = data_home / "lake" / "bronze" / "registration"
+    quarantine = data_home / "lake" / "quarantine" / "registration"
     good = current_version(table)
+    assert good is not None and current_version(quarantine) == quarantine / good.name
     (data_home / "raw" / "registration" / "part-00001.csv").write_bytes(b"\x00 broken export")
     reg = _ingest(data_home, ["registration"])["registration"]
     assert not reg.ok
     assert current_version(table) == good and len(_bronze(data_home, "registration")) == 5
-    # Its quarantine is still published, so the reason can be read.
-    assert (current_version(data_home / "lake" / "quarantine" / "registration") / "files" / "part-00001.csv").is_file()
+    # The quarantine in use stays the one that goes with that bronze version; this run's is kept
+    # in its own folder, which the failure names, so the reason can be read.
+    assert current_version(quarantine) == quarantine / good.name
+    (failed,) = [p for p in quarantine.iterdir() if p.is_dir() and p.name != good.name]
+    assert str(failed) in reg.failure and (failed / "files" / "part-00001.csv").is_file()
 
 
 def test_a_clean_copy_after_a_rejected_row_is_accepted(data_home: Path) -> None:
