@@ -128,10 +128,11 @@ def test_bad_arguments_exit_2(trained) -> None:
     assert code == 2
     code, _ = run(settings, "score", "--as-of", "2025-13-01")
     assert code == 2
-    code, out = run(settings, "train", "--before", "2024-01-01")
-    assert code == 2 and "only for event-keyed jurisdictions" in out["output"]
-    code, out = run(settings, "compare", "--horizon", "90")
-    assert code == 2 and "no labels for a 90-day horizon on the profiled dates" in out["output"]
+    home = ["--data-home", str(settings.data_home)]
+    refused = runner.invoke(app, [*home, "train", "--before", "2024-01-01"])
+    assert refused.exit_code == 2 and "only for event-keyed jurisdictions" in refused.output
+    refused = runner.invoke(app, [*home, "compare", "--horizon", "90"])
+    assert refused.exit_code == 2 and "no labels for a 90-day horizon on the profiled dates" in refused.output
 
 
 def test_train_runs_on_the_small_citys_real_profiles(profiled_city) -> None:
