@@ -215,8 +215,11 @@ def contracts_build(
 
 
 def _parse_dates(values: list[str]) -> list[dt.date]:
+    """Dates written YYYY-MM-DD and nothing else (`20240701` is refused, as in results files)."""
+    from pipelines.draw.results import parse_day
+
     try:
-        return [dt.date.fromisoformat(v) for v in values]
+        return [parse_day(v) for v in values]
     except ValueError as error:
         raise typer.BadParameter(f"expected dates like 2024-07-01, got {values}") from error
 
@@ -339,13 +342,19 @@ app.add_typer(model_app, name="model")
 
 def main() -> None:
     """The `regulens` entry point. A folder or file the command cannot read or write (permissions,
-    a full disk, a file where a folder should be) is one line and exit 2, not a traceback; what was
-    already published stays as it was, because every write goes to a new version first."""
+    a full disk, a file where a folder should be) or a database it cannot use is one line and exit
+    2, not a traceback; lake writes go to a new version and move CURRENT last, and the operational
+    database writes in transactions, so what was published before stays usable."""
+    from sqlalchemy.exc import OperationalError
+
     try:
         app()
     except OSError as error:
         where = f" {error.filename}" if error.filename else ""
         err.print(f"[red]cannot read or write{where}: {error.strerror or error}[/red]")
+        sys.exit(EXIT_USAGE)
+    except OperationalError as error:  # e.g. a read-only SQLite file, a PostgreSQL server not reachable
+        err.print(f"[red]cannot use the database: {str(error.orig).strip()}[/red]")
         sys.exit(EXIT_USAGE)
 
 

@@ -40,13 +40,26 @@ def _profiled(settings: Settings, horizon: int, command: str) -> list[dt.date]:
         return dates
     root = settings.lake_dir / "profiles"
     built = sorted(d.name.removeprefix("as_of=") for d in root.glob("as_of=*") if current_version(d))
-    if built:
+    if built and command in ("train", "compare"):
         raise typer.BadParameter(
             f"no labels for a {horizon}-day horizon on the profiled dates ({', '.join(built)}); "
             f"run `regulens profile --as-of DATE --horizon {horizon}` or give the horizon they were built with",
             param_hint="--horizon",
         )
+    if built:
+        raise typer.BadParameter(
+            f"no profile with {horizon}-day labels to take as the latest; give --as-of, one of {', '.join(built)}",
+            param_hint="--as-of",
+        )
     raise typer.BadParameter("no profiles yet; run `regulens profile --as-of DATE ...` first")
+
+
+def _as_of(settings: Settings, value: str | None, horizon: int, command: str) -> dt.date:
+    """--as-of, or the latest date profiled with labels. A given date is checked by the flow
+    (scoring needs only its profile), so only the default needs the labels."""
+    if value is None or settings.profile_spec is not None:
+        return _date(value, _profiled(settings, horizon, command), "--as-of")
+    return _date(value, [], "--as-of")
 
 
 def train(
@@ -187,7 +200,7 @@ def score(
 
     state: State = ctx.obj
     settings = state.settings()
-    date = _date(as_of, _profiled(settings, 180, "score"), "--as-of")
+    date = _as_of(settings, as_of, 180, "score")
     with exit_2_on(FileNotFoundError, LookupError):
         out = run_scoring(settings, date, model)
     finish(state, {"command": "score", **out},
@@ -207,7 +220,7 @@ def explain(
 
     state: State = ctx.obj
     settings = state.settings()
-    date = _date(as_of, _profiled(settings, 180, "explain"), "--as-of")
+    date = _as_of(settings, as_of, 180, "explain")
     with exit_2_on(FileNotFoundError, LookupError):
         out = run_explain(settings, uscc.strip().upper(), date, model, top)
     table = Table("理由 (reason)", "contribution (log-odds)", title=f"{uscc} on {out['as_of']}: "
@@ -276,7 +289,7 @@ def compare(
 
     state: State = ctx.obj
     settings = state.settings()
-    date = _date(as_of, _profiled(settings, horizon, "compare"), "--as-of")
+    date = _as_of(settings, as_of, horizon, "compare")
     with exit_2_on(FileNotFoundError, LookupError):
         result = run_compare(settings, date, horizon, model)
     truth = "true_hit_rate_5%" in result.scorers.columns

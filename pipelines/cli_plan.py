@@ -255,9 +255,9 @@ def plan_verify(
     from pipelines.planning import verify_plan
 
     state: State = ctx.obj
-    settings = state.settings()
     with exit_2_on(LookupError, OSError, ValueError):
-        report = verify_folder(folder) if folder is not None else verify_plan(settings, plan, actor)
+        # A published folder is verified on its own: an auditor needs no data home for it.
+        report = verify_folder(folder) if folder is not None else verify_plan(state.settings(), plan, actor)
     if report.ok:
         title = f"plan {report.plan_id} verified: the stored inputs and public value give exactly the published plan"
     else:
@@ -331,7 +331,10 @@ def plan_record(
             # The date is checked with the result (format, not before the plan, not in the future).
             entries = pd.DataFrame([{"task_id": task, "result": result, "inspection_date": date}])
             default_date = None
-        out = record_results(settings, plan, entries, actor, today=latest_today(), default_date=default_date)
+        # An entry without a date is dated today on the same clock as `plan status` and `publish`
+        # (UTC); the later clock, latest_today(), is only the bound that refuses a future date.
+        out = record_results(settings, plan, entries, actor, today=latest_today(),
+                             default_date=default_date or dt.datetime.now(dt.UTC).date())
     title = f"recorded {out['recorded']} result(s) for plan {plan}; labels for training: {out['feedback']}"
     finish(state, {"command": "plan record", **out}, title, None, EXIT_OK)
 

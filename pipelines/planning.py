@@ -754,7 +754,11 @@ def publish_plan(settings: Settings, plan_id: str, on: dt.date, actor: str, *, t
     csv_path, xlsx_path = folder / csv_name, folder / xlsx_name
     late = on > dt.date.fromisoformat(status["publication_deadline"])
     detail = {"published_on": on.isoformat(), "deadline": status["publication_deadline"], "late": late}
-    ops.mark_published(plan_id, on, str(csv_path), actor, detail)
+    try:
+        ops.mark_published(plan_id, on, str(csv_path), actor, detail)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # no notice for a plan the database does not call published
+        raise
     return {
         "plan_id": plan_id,
         "published_on": on.isoformat(),

@@ -72,7 +72,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     else:
         raise ResultError(f"{path} is neither UTF-8 nor GBK text nor an .xlsx; expected {FORMATS}")
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str)
+        return pd.read_csv(io.StringIO(text), dtype=str, index_col=False)  # a trailing comma does not shift columns
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as error:
         raise ResultError(f"{path}: not a readable CSV ({str(error).strip()}); expected {FORMATS}") from error
 

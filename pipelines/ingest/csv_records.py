@@ -109,7 +109,10 @@ def _header_names(header: bytes, path: Path, contract: Contract) -> list[str]:
         line = header.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError as err:
         raise UnreadableExtract(f"{path.name}: its header line is not UTF-8 text ({err})") from err
-    names = next(csv.reader([line]), [])
+    try:
+        names = next(csv.reader([line]), [])
+    except csv.Error as err:  # e.g. a file with old Mac line endings (CR alone): one "line"
+        raise UnreadableExtract(f"{path.name}: its header line is not a CSV header ({err})") from err
     if not set(names) & set(contract.headers) and len(names) <= 1:
         raise UnreadableExtract(
             f"{path.name} is not a CSV file with the contract's headers (found columns {names[:5]})"

@@ -113,3 +113,23 @@ def test_the_entry_point_turns_a_folder_it_cannot_write_into_one_line(
     assert stopped.value.code == 2
     said = capsys.readouterr().err
     assert said.strip() == "cannot read or write /srv/regulens/lake/scores: Permission denied"
+
+
+def test_the_entry_point_turns_a_database_it_cannot_use_into_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    import pipelines.cli as cli
+
+    def read_only() -> None:
+        cause = sqlite3.OperationalError("attempt to write a readonly database")
+        raise OperationalError("INSERT INTO audit ...", {}, cause)
+
+    monkeypatch.setattr(cli, "app", read_only)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip() == "cannot use the database: attempt to write a readonly database"

@@ -287,3 +287,45 @@ def test_a_notice_is_written_whole_or_not_at_all(home: Path, monkeypatch: pytest
     monkeypatch.undo()
     code, published = plan(home, "publish", plan_id, "--on", "2025-09-01", "--actor", "张科长")
     assert code == 0 and Path(published["csv"]).exists() and Path(published["xlsx"]).exists()
+
+
+def test_a_failed_publication_in_the_database_leaves_no_notice(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan_id = drawn_plan(home)
+    rows = [f"{k},未发现问题,2025-08-{k:02d}" for k in range(1, 7)]
+    (home / "results.csv").write_text("\n".join(["task_id,result,inspection_date", *rows]) + "\n", encoding="utf-8")
+    assert plan(home, "record", plan_id, "--actor", "李四", "--file", str(home / "results.csv"))[0] == 0
+    settings = load_settings(data_home=home)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(OpsStore, "mark_published", broken)
+    with pytest.raises(RuntimeError, match="locked"):
+        planning.publish_plan(settings, plan_id, dt.date(2025, 9, 1), "张科长", today=dt.date(2026, 1, 1))
+    assert not (home / "lake" / "notices" / plan_id).exists()  # the public cannot see a notice never published
+
+
+def test_an_entry_without_a_date_is_dated_today_on_the_status_clock(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dated by UTC, the clock `plan status` and `publish` use, not by the later bound that refuses
+    future dates (UTC+14, here made a day ahead so that the two always differ)."""
+    import pipelines.cli_plan
+
+    plan_id = drawn_plan(home)
+    monkeypatch.setattr(pipelines.cli_plan, "latest_today", lambda: dt.datetime.now(dt.UTC).date() + dt.timedelta(1))
+    before = dt.datetime.now(dt.UTC).date()
+    code, recorded = plan(home, "record", plan_id, "--task", "1", "--result", "未发现问题", "--actor", "李四")
+    after = dt.datetime.now(dt.UTC).date()
+    assert code == 0
+    day = pd.read_parquet(recorded["feedback"])["inspection_date"].iat[0].date()
+    assert day in {before, after}
+
+
+def test_a_published_folder_is_verified_without_a_data_home(home: Path, tmp_path: Path) -> None:
+    plan_id = drawn_plan(home)
+    nowhere = tmp_path / "no-such-home"
+    folder = home / "lake" / "plans" / plan_id
+    result = runner.invoke(app, ["--data-home", str(nowhere), "plan", "verify", plan_id, "--folder", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert not nowhere.exists()

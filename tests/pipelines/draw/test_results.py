@@ -34,3 +34,12 @@ def test_a_csv_without_the_result_column_names_what_it_found(tmp_path: Path) -> 
     path.write_text("任务编号,结果\n1,未发现问题\n", encoding="utf-8")
     with pytest.raises(ResultError, match=r"no column result \(检查结果\) among \['任务编号', '结果'\]"):
         read_result_file(path)
+
+
+def test_a_trailing_comma_does_not_shift_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    path.write_text("task_id,result,inspection_date\n1,未发现问题,2025-08-01,\n", encoding="utf-8")
+
+    frame = read_result_file(path)
+
+    assert frame[["task_id", "result", "inspection_date"]].iloc[0].tolist() == ["1", "未发现问题", "2025-08-01"]

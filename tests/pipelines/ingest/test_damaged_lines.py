@@ -162,3 +162,12 @@ def test_a_clean_file_is_read_in_one_arrow_pass(data_home: Path, monkeypatch: py
     batch = read_extract(path, contract("registration"))
     assert batch.frame.index.tolist() == [0, 1, 2, 3, 4] and batch.lines.tolist() == [2, 3, 5, 6, 7]
     assert batch.malformed.empty and batch.notes is None
+
+
+def test_a_file_with_old_mac_line_endings_fails_as_a_whole_with_a_reason(data_home: Path) -> None:
+    path = write_csv(data_home, "registration", [registration_row(c) for c in GOOD])
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+
+    result = _ingest(data_home)
+
+    assert not result.ok and result.failure is not None and "not a CSV header" in result.failure
