@@ -27,8 +27,7 @@ def _date(value: str | None, settings_dates: list[dt.date], option: str) -> dt.d
 
 def _profiled(settings: Settings, horizon: int, command: str) -> list[dt.date]:
     """The as-of dates with a profile and labels for `horizon`, or exit 2 saying what is missing."""
-    from pipelines.lake import current_version
-    from pipelines.modelling.data import available_as_of
+    from pipelines.modelling.data import available_as_of, profiled_as_of
 
     if settings.profile_spec is not None:
         raise typer.BadParameter(
@@ -38,8 +37,7 @@ def _profiled(settings: Settings, horizon: int, command: str) -> list[dt.date]:
     dates = available_as_of(settings, horizon)
     if dates:
         return dates
-    root = settings.lake_dir / "profiles"
-    built = sorted(d.name.removeprefix("as_of=") for d in root.glob("as_of=*") if current_version(d))
+    built = [d.isoformat() for d in profiled_as_of(settings)]
     if built and command in ("train", "compare"):
         raise typer.BadParameter(
             f"no labels for a {horizon}-day horizon on the profiled dates ({', '.join(built)}); "

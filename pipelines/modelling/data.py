@@ -54,15 +54,16 @@ def risk_directions(catalogue: dict[str, dict], names: Iterable[str] | None = No
     return {c: int(catalogue.get(c, {}).get("direction", 0)) for c in (catalogue if names is None else names)}
 
 
+def profiled_as_of(settings: Settings) -> list[dt.date]:
+    """As-of dates that have a published profile, labelled or not."""
+    root = settings.lake_dir / "profiles"
+    folders = sorted(root.glob("as_of=*")) if root.is_dir() else []
+    return [dt.date.fromisoformat(d.name.removeprefix("as_of=")) for d in folders if current_version(d)]
+
+
 def available_as_of(settings: Settings, horizon_days: int) -> list[dt.date]:
     """As-of dates that have both a published profile and published labels for this horizon."""
-    root = settings.lake_dir / "profiles"
-    dates = []
-    for d in sorted(root.glob("as_of=*")) if root.is_dir() else []:
-        as_of = dt.date.fromisoformat(d.name.removeprefix("as_of="))
-        if current_version(d) and current_version(labels_dir(settings, as_of, horizon_days)):
-            dates.append(as_of)
-    return dates
+    return [d for d in profiled_as_of(settings) if current_version(labels_dir(settings, d, horizon_days))]
 
 
 def _paths(settings: Settings, as_of: dt.date, horizon_days: int) -> tuple[Path, Path]:
