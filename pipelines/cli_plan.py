@@ -309,7 +309,8 @@ def plan_record(
     import pandas as pd
 
     from pipelines.cli import EXIT_OK, exit_2_on, finish
-    from pipelines.planning import ResultError, TransitionRefused, parse_day, read_result_file, record_results
+    from pipelines.plan_results import record_results
+    from pipelines.planning import ResultError, TransitionRefused, parse_day, read_result_file
 
     state: State = ctx.obj
     settings = state.settings()

@@ -84,7 +84,7 @@ def with_feedback(inspections: ir.Table, settings: Settings) -> ir.Table:
     (`lake/feedback/<plan>/results.parquet`) that it does not hold yet: each a random draw
     (双随机抽查) with its inclusion probability, so the next labels and features count it and
     training weights it by 1/pi. Nothing changes when no plan has recorded results."""
-    from pipelines.planning import feedback_as_inspections  # the plan cycle imports this module
+    from pipelines.plan_results import feedback_as_inspections  # the plan cycle imports this module
 
     feedback = feedback_as_inspections(settings)
     if feedback.empty:

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from features.labels import labels_expr
 from pipelines.cli import app
 from pipelines.lake import current_version, publish_version
-from pipelines.planning import feedback_as_inspections
+from pipelines.plan_results import feedback_as_inspections
 from pipelines.settings import Settings
 
 runner = CliRunner(env={"TERMINAL_WIDTH": "200", "COLUMNS": "200"})

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from pipelines import planning
+from pipelines import plan_results, planning
 from pipelines.cli import app
 from pipelines.draw.policy import Capacity, DrawPolicy
 from pipelines.lake import publish_version
@@ -168,7 +168,7 @@ def test_record_stores_nothing_when_the_labels_cannot_be_written(home: Path, mon
     def unwritable(table: object, path: Path) -> None:
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(planning, "write_parquet_atomic", unwritable)
+    monkeypatch.setattr(plan_results, "write_parquet_atomic", unwritable)
     args = ("record", plan_id, "--task", "1", "--result", "未发现问题", "--date", "2025-07-10", "--actor", "李四")
     code, out = plan(home, *args)
     assert code == 2 and "cannot write the training labels" in out["output"]
