@@ -126,6 +126,11 @@ class OpsStore:
             raise LookupError(f"no plan {plan_id!r} in the operational database; `regulens plan list` lists them")
         return dict(row)
 
+    def has_plan(self, plan_id: str) -> bool:
+        with self.engine.connect() as con:
+            found = con.execute(select(plans_table.c.plan_id).where(plans_table.c.plan_id == plan_id)).first()
+        return found is not None
+
     def plans(self) -> list[dict[str, Any]]:
         with self.engine.connect() as con:
             rows = con.execute(select(plans_table).order_by(plans_table.c.committed_at)).mappings().all()

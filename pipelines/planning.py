@@ -275,7 +275,7 @@ def commit_plan(settings: Settings, request: DrawRequest, actor: str) -> Committ
     plan_id = plan_id_for(inputs.as_of, prepared.commitment)
     final = commitments_dir(settings) / plan_id
     ops = store(settings)
-    if final.exists() or plan_id in {p["plan_id"] for p in ops.plans()}:
+    if final.exists() or ops.has_plan(plan_id):
         raise FileExistsError(f"these inputs were already committed as plan {plan_id} ({final})")
     with staging_dir(final) as stage:
         _write_inputs(inputs, stage / "inputs")

@@ -34,7 +34,9 @@ def test_store_refuses_results_before_the_draw_and_keeps_the_audit_trail(tmp_pat
         "versions": {"model": "m@1"},
         "committed_at": dt.datetime(2025, 7, 1, tzinfo=dt.UTC),
     }
+    assert not ops.has_plan("P1")
     ops.add_plan(row, "张", {"commitment": "c" * 64})
+    assert ops.has_plan("P1") and not ops.has_plan("P2")
     result = {"task_id": "P1-000001", "category": "未发现问题", "found": False, "inspection_date": dt.date(2025, 7, 9)}
     with pytest.raises(TransitionRefused, match="drafted; it cannot become recording"):
         ops.record_results("P1", [result], "李")
