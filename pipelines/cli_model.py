@@ -19,8 +19,10 @@ def _date(value: str | None, settings_dates: list[dt.date], option: str) -> dt.d
         if not settings_dates:
             raise typer.BadParameter("no profiles yet; run `regulens profile --as-of ...` first", param_hint=option)
         return settings_dates[-1]
+    from pipelines.draw.results import parse_day
+
     try:
-        return dt.date.fromisoformat(value)
+        return parse_day(value)
     except ValueError as error:
         raise typer.BadParameter(f"expected a date like 2025-07-01, got {value!r}", param_hint=option) from error
 

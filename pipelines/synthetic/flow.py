@@ -21,6 +21,7 @@ from pipelines.storage import replace_dir, staging_dir
 from pipelines.synthetic import activity, government, registry
 from pipelines.synthetic.extracts import inject_defects, to_raw_frame, write_extract
 from pipelines.synthetic.population import (
+    LOGIT,
     Timeline,
     calibrate_intercept,
     draw_enterprises,
@@ -117,6 +118,8 @@ def generate_city(settings: Settings, progress: Progress | None = None) -> Gener
             "settings": settings.model_dump(mode="json"),
         }
         (raw_dir / "MANIFEST.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        weights = {"weights": LOGIT, "intercept": intercept}
+        (truth_dir / "logit.json").write_text(json.dumps(weights, indent=2), encoding="utf-8")
     replace_dir(raw_dir, settings.raw_dir)
     replace_dir(truth_dir, settings.ground_truth_dir)
     summary.raw_dir = str(settings.raw_dir)

@@ -40,8 +40,10 @@ class Timeline:
         return starts[months] + (frac * lengths).astype(int)
 
 
-# Weights of the hidden violation log-odds. Kept together so the ground truth is easy to audit.
+# Weights of the hidden violation log-odds. Kept together so the ground truth is easy to audit;
+# `regulens generate` writes them, with the calibrated intercept, to ground_truth/logit.json.
 LOGIT = {
+    "industry_and_type": 1.0,  # scales the city spec's industry and enterprise-type risks
     "z": 0.9,  # compliance disposition
     "noncash": 0.5,  # non-cash contribution, scaled by the method's own risk
     "low_paid": 0.6,  # paid-in below 20% of subscribed capital
@@ -154,8 +156,7 @@ def static_logit(pop: pd.DataFrame, spec: CitySpec) -> np.ndarray:
     noncash = pop["method_risk"].to_numpy()
     low_paid = (pop["type_code"].to_numpy() == "91") & (pop["paid_ratio"].to_numpy() < 0.2)
     return (
-        ind_risk
-        + type_risk
+        LOGIT["industry_and_type"] * (ind_risk + type_risk)
         + LOGIT["z"] * pop["z"].to_numpy()
         + LOGIT["noncash"] * noncash / 0.6
         + LOGIT["low_paid"] * low_paid

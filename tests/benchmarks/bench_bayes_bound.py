@@ -88,6 +88,13 @@ def truth_table(settings: Settings, name: str) -> pd.DataFrame:
     return duckdb.execute(f"SELECT * FROM read_parquet('{settings.ground_truth_dir / name}/*.parquet')").df()
 
 
+def generated_weights(settings: Settings) -> dict[str, float]:
+    """The log-odds weights the city was generated with (ground_truth/logit.json); a city generated
+    before that file existed used the weights in the code."""
+    path = settings.ground_truth_dir / "logit.json"
+    return json.loads(path.read_text(encoding="utf-8"))["weights"] if path.exists() else dict(LOGIT)
+
+
 def bronze(settings: Settings, source: str, where: str, as_of: dt.date) -> pd.DataFrame:
     """A bronze table's rows known before the as-of date."""
     try:
@@ -135,8 +142,9 @@ def main() -> None:
     row = firms.get_indexer(quarters["uscc"])
     z_true = ent["z"].to_numpy()[row]
     prop = quarters["propensity"].to_numpy()
-    rest = np.log(prop / (1 - prop)) - LOGIT["z"] * z_true  # every part of the log-odds but z
-    p = sigmoid(rest[:, None] + LOGIT["z"] * GRID[None, :])  # quarter x grid: propensity given z
+    z_weight = generated_weights(settings)["z"]
+    rest = np.log(prop / (1 - prop)) - z_weight * z_true  # every part of the log-odds but z
+    p = sigmoid(rest[:, None] + z_weight * GRID[None, :])  # quarter x grid: propensity given z
     past = (quarters["quarter"] < as_of).to_numpy()
     window = ~past & (quarters["quarter"] < end).to_numpy()
 

@@ -128,6 +128,9 @@ def test_bad_arguments_exit_2(trained) -> None:
     assert code == 2
     code, _ = run(settings, "score", "--as-of", "2025-13-01")
     assert code == 2
+    for loose in ("20250701", "2025-07-01junk"):  # strict YYYY-MM-DD, as every other --as-of
+        refused = runner.invoke(app, ["--data-home", str(settings.data_home), "explain", "X", "--as-of", loose])
+        assert refused.exit_code == 2 and "expected a date like 2025-07-01" in refused.output, refused.output
     home = ["--data-home", str(settings.data_home)]
     refused = runner.invoke(app, [*home, "train", "--before", "2024-01-01"])
     assert refused.exit_code == 2 and "only for event-keyed jurisdictions" in refused.output

@@ -106,3 +106,28 @@ def test_recorded_random_draws_find_violations_at_foshans_rate(tmp_path: Path) -
     # Complaint-triggered checks are not random: they find far more, the selection bias models must handle.
     triggered = inspections[inspections["inspection_type"] == "投诉举报核查"]
     assert triggered["violation_found"].mean() > 2 * drawn["violation_found"].mean()
+
+
+def test_the_ground_truth_records_the_log_odds_weights_it_was_generated_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ground_truth/logit.json holds the weights and intercept; the Bayes-bound benchmark reads the
+    disposition's weight from it, so it must be the weight the propensities carry."""
+    import json
+
+    from pipelines.synthetic.population import LOGIT
+
+    usual = settings_for(tmp_path / "usual", enterprises=400, seed=3)
+    summary = generate_city(usual)
+    recorded = json.loads((usual.ground_truth_dir / "logit.json").read_text(encoding="utf-8"))
+    assert recorded == {"weights": LOGIT, "intercept": summary.intercept}
+
+    monkeypatch.setitem(LOGIT, "z", 0.0)  # the same city without the hidden disposition
+    without = settings_for(tmp_path / "without", enterprises=400, seed=3)
+    generate_city(without)
+    assert json.loads((without.ground_truth_dir / "logit.json").read_text(encoding="utf-8"))["weights"]["z"] == 0.0
+    a = pd.read_parquet(usual.ground_truth_dir / "enterprises")
+    b = pd.read_parquet(without.ground_truth_dir / "enterprises")
+    assert a["uscc"].tolist() == b["uscc"].tolist()
+    weight = recorded["weights"]["z"]
+    np.testing.assert_allclose(a["static_logit"] - b["static_logit"], weight * a["z"], atol=1e-9)
