@@ -18,9 +18,9 @@ prepares the inputs; the audit log marks such a draw `single_step`, so an audito
 
 Results (`pipelines.plan_results.record_results`) become labels for the next training in
 `lake/feedback/<plan id>/results.parquet`, written inside the transaction that stores them: both
-or neither. The public notice (一公开,
-`publish_plan`) goes to `lake/notices/<plan id>/`, and the deadline (inspection end + N working
-days on the configurable calendar) is tracked by `plan_status`.
+or neither. The public notice (一公开, `publish_plan`) goes to `lake/notices/<plan id>/`, and the
+deadline (inspection end + N working days on the configurable calendar) is tracked by
+`plan_status`.
 """
 
 from __future__ import annotations

@@ -88,11 +88,14 @@ def truth_table(settings: Settings, name: str) -> pd.DataFrame:
     return duckdb.execute(f"SELECT * FROM read_parquet('{settings.ground_truth_dir / name}/*.parquet')").df()
 
 
-def generated_weights(settings: Settings) -> dict[str, float]:
-    """The log-odds weights the city was generated with (ground_truth/logit.json); a city generated
-    before that file existed used the weights in the code."""
+def generated_weights(settings: Settings) -> tuple[dict[str, float], str]:
+    """The log-odds weights the city was generated with, and where they come from: the city's
+    ground_truth/logit.json, or, for a city generated before that file existed, the code's LOGIT
+    (right only if the weights have not changed since)."""
     path = settings.ground_truth_dir / "logit.json"
-    return json.loads(path.read_text(encoding="utf-8"))["weights"] if path.exists() else dict(LOGIT)
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))["weights"], str(path)
+    return dict(LOGIT), "pipelines.synthetic.population.LOGIT (the city has no ground_truth/logit.json)"
 
 
 def bronze(settings: Settings, source: str, where: str, as_of: dt.date) -> pd.DataFrame:
@@ -142,7 +145,8 @@ def main() -> None:
     row = firms.get_indexer(quarters["uscc"])
     z_true = ent["z"].to_numpy()[row]
     prop = quarters["propensity"].to_numpy()
-    z_weight = generated_weights(settings)["z"]
+    weights, weights_source = generated_weights(settings)
+    z_weight = weights["z"]
     rest = np.log(prop / (1 - prop)) - z_weight * z_true  # every part of the log-odds but z
     p = sigmoid(rest[:, None] + z_weight * GRID[None, :])  # quarter x grid: propensity given z
     past = (quarters["quarter"] < as_of).to_numpy()
@@ -303,6 +307,8 @@ def main() -> None:
                 "complaints": len(complaints),
                 "inspections": len(insp),
                 "samples": len(samples),
+                "z_weight": z_weight,
+                "weights_source": weights_source,
             }
         ),
         flush=True,

@@ -220,6 +220,12 @@ def test_two_phase_commit_then_draw_and_tampered_commitment_refused(home: Path) 
     # The same inputs cannot be committed twice (one id per set of inputs).
     code, twice = run(home, *commit_args)
     assert code == 2 and "already committed" in twice["output"]
+    # The database knows the plan even if its commitment folder is gone.
+    folder = home / "lake" / "commitments" / plan_id
+    folder.rename(folder.with_name("moved"))
+    code, twice = run(home, *commit_args)
+    assert code == 2 and "already committed" in twice["output"]
+    folder.with_name("moved").rename(folder)
 
     code, drawn = run(home, "draw", "--plan", plan_id, "--public-value", LOTTERY, "--actor", "王公证员")
     assert code == 0 and drawn["plan_id"] == plan_id and drawn["commitment"] == committed["commitment"]

@@ -8,6 +8,7 @@ import pytest
 from features.entity_id import uscc_valid_mask
 from pipelines.ingest.contracts import load_contracts
 from pipelines.synthetic.flow import generate_city
+from pipelines.synthetic.spec import CitySpec
 from tests.factories import settings_for
 
 TARGET = 0.176
@@ -122,12 +123,21 @@ def test_the_ground_truth_records_the_log_odds_weights_it_was_generated_with(
     recorded = json.loads((usual.ground_truth_dir / "logit.json").read_text(encoding="utf-8"))
     assert recorded == {"weights": LOGIT, "intercept": summary.intercept}
 
-    monkeypatch.setitem(LOGIT, "z", 0.0)  # the same city without the hidden disposition
+    # The same city without the hidden disposition and without the spec's industry and type risks.
+    monkeypatch.setitem(LOGIT, "z", 0.0)
+    monkeypatch.setitem(LOGIT, "industry_and_type", 0.0)
     without = settings_for(tmp_path / "without", enterprises=400, seed=3)
     generate_city(without)
-    assert json.loads((without.ground_truth_dir / "logit.json").read_text(encoding="utf-8"))["weights"]["z"] == 0.0
+    weights = json.loads((without.ground_truth_dir / "logit.json").read_text(encoding="utf-8"))["weights"]
+    assert weights["z"] == 0.0 and weights["industry_and_type"] == 0.0
     a = pd.read_parquet(usual.ground_truth_dir / "enterprises")
     b = pd.read_parquet(without.ground_truth_dir / "enterprises")
     assert a["uscc"].tolist() == b["uscc"].tolist()
-    weight = recorded["weights"]["z"]
-    np.testing.assert_allclose(a["static_logit"] - b["static_logit"], weight * a["z"], atol=1e-9)
+    spec = CitySpec.load(usual.city_spec)
+    industry_and_type = (
+        np.array([i.risk for i in spec.industries])[a["industry_idx"]]
+        + np.array([t.risk for t in spec.enterprise_types])[a["type_idx"]]
+    )
+    usual_weights = recorded["weights"]
+    expected = usual_weights["z"] * a["z"] + usual_weights["industry_and_type"] * industry_and_type
+    np.testing.assert_allclose(a["static_logit"] - b["static_logit"], expected, atol=1e-9)
