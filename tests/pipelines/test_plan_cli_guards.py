@@ -18,11 +18,10 @@ from typer.testing import CliRunner
 from pipelines import plan_results, planning
 from pipelines.cli import app
 from pipelines.draw.policy import Capacity, DrawPolicy
-from pipelines.lake import publish_version
 from pipelines.opsdb import OpsStore
 from pipelines.planning import DrawRequest, commit_plan, draw_committed
 from pipelines.settings import load_settings
-from tests.pipelines.draw.factories import eligible_frame, roster_frame
+from tests.pipelines.draw.factories import tiny_plan_home
 
 runner = CliRunner(env={"TERMINAL_WIDTH": "200", "COLUMNS": "200"})
 AS_OF = "2025-07-01"
@@ -30,48 +29,10 @@ DRAW = ("--as-of", AS_OF, "--item", "SJ-GS", "--capacity", "6", "--floor", "0.05
 FAR_FUTURE = "2099-01-01"  # after any "today" this test will run on
 
 
-def _publish(table_dir: Path, frame: pd.DataFrame, name: str) -> None:
-    (table_dir / "run1").mkdir(parents=True)
-    frame.to_parquet(table_dir / "run1" / name, index=False)
-    publish_version(table_dir, "run1")
-
-
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A data home with bronze registration, inspections, roster and conflicts, scores and grades."""
-    home = tmp_path / "home"
-    firms = eligible_frame(24)
-    known = pd.Timestamp("2025-01-02")
-    bronze = {
-        "registration": firms[["uscc", "name", "district", "town", "industry_code"]].assign(
-            enterprise_type="有限责任公司", knowledge_date=known
-        ),
-        "inspections": pd.DataFrame(
-            {
-                "uscc": [firms["uscc"].iat[0]],
-                "inspection_date": [pd.Timestamp("2024-03-01")],
-                "knowledge_date": [pd.Timestamp("2024-03-02")],
-                "inspector_1": ["ZF0000"],
-                "inspector_2": ["ZF0001"],
-            }
-        ),
-        "inspectors": roster_frame().assign(knowledge_date=known),
-        "inspector_conflicts": pd.DataFrame(
-            {
-                "inspector_id": ["ZF0003"],
-                "uscc": [firms["uscc"].iat[2]],
-                "relation": ["近亲属"],
-                "knowledge_date": known,
-            }
-        ),
-    }
-    for source, frame in bronze.items():
-        _publish(home / "lake" / "bronze" / source, frame, "part-0.parquet")
-    scores = firms[["uscc"]].assign(probability=firms["risk"], model_name="test-model", model_version="1")
-    grades = firms[["uscc"]].assign(grade=firms["credit_class"], excluded=False, scorecard_version="card@1")
-    _publish(home / "lake" / "scores" / f"as_of={AS_OF}", scores, "scores.parquet")
-    _publish(home / "lake" / "grades" / "default" / f"as_of={AS_OF}", grades, "grades.parquet")
-    return home
+    return tiny_plan_home(tmp_path / "home", AS_OF)
 
 
 def plan(home: Path, *args: str) -> tuple[int, dict]:

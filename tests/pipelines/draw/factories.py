@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pipelines.draw.policy import AssignmentRules, Capacity, DrawPolicy
+from pipelines.lake import publish_version
 
 
 def eligible_frame(n: int = 12, districts: tuple[str, ...] = ("禅城区", "南海区")) -> pd.DataFrame:
@@ -70,3 +72,46 @@ def plan_arguments(n: int = 40) -> dict[str, Any]:
         "as_of": AS_OF,
         "rules": AssignmentRules(workload_cap=10),
     }
+
+
+def _publish(table_dir: Path, frame: pd.DataFrame, name: str) -> None:
+    (table_dir / "run1").mkdir(parents=True)
+    frame.to_parquet(table_dir / "run1" / name, index=False)
+    publish_version(table_dir, "run1")
+
+
+def tiny_plan_home(home: Path, as_of: str, firms: pd.DataFrame | None = None) -> Path:
+    """A data home holding just what the plan cycle reads: bronze registration, inspections, roster
+    and conflicts, and scores and grades at `as_of` (24 firms, 12 inspectors by default)."""
+    firms = eligible_frame(24) if firms is None else firms
+    known = pd.Timestamp("2025-01-02")
+    bronze = {
+        "registration": firms[["uscc", "name", "district", "town", "industry_code"]].assign(
+            enterprise_type="有限责任公司", knowledge_date=known
+        ),
+        "inspections": pd.DataFrame(
+            {
+                "uscc": [firms["uscc"].iat[0]],
+                "inspection_date": [pd.Timestamp("2024-03-01")],
+                "knowledge_date": [pd.Timestamp("2024-03-02")],
+                "inspector_1": ["ZF0000"],
+                "inspector_2": ["ZF0001"],
+            }
+        ),
+        "inspectors": roster_frame().assign(knowledge_date=known),
+        "inspector_conflicts": pd.DataFrame(
+            {
+                "inspector_id": ["ZF0003"],
+                "uscc": [firms["uscc"].iat[2]],
+                "relation": ["近亲属"],
+                "knowledge_date": known,
+            }
+        ),
+    }
+    for source, frame in bronze.items():
+        _publish(home / "lake" / "bronze" / source, frame, "part-0.parquet")
+    scores = firms[["uscc"]].assign(probability=firms["risk"], model_name="test-model", model_version="1")
+    grades = firms[["uscc"]].assign(grade=firms["credit_class"], excluded=False, scorecard_version="card@1")
+    _publish(home / "lake" / "scores" / f"as_of={as_of}", scores, "scores.parquet")
+    _publish(home / "lake" / "grades" / "default" / f"as_of={as_of}", grades, "grades.parquet")
+    return home
