@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,9 +178,34 @@ def gx_failures(frame: pd.DataFrame, contract: Contract, report_root: Path) -> t
     store = gx_context(report_root)
     store.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
     for key, res in result.run_results.items():
-        store.validation_results_store.set(key, res)
+        store.validation_results_store.set(key, escaped_for_docs(res))
     suite_id = ExpectationSuiteIdentifier(name=name)  # its data docs page is rebuilt too
     return pd.Series(reasons, index=frame.index), [suite_id, *result.run_results]
+
+
+def escaped_for_docs(run: Any) -> Any:
+    """The validation result with every text it reports from the data HTML-escaped, in place.
+
+    GX's data docs put unexpected values into the page as they are: a district of
+    `<script>…</script>` in an extract would run in the browser of whoever opens the report.
+    Only what came from the extract (the `result` and the exception of each expectation) is
+    escaped, after the reasons have been read from it; the suite comes from the contract.
+    """
+    for res in run.results:
+        res.result = _escape_strings(res.result)
+        res.exception_info = _escape_strings(res.exception_info)
+    return run
+
+
+def _escape_strings(value: Any) -> Any:
+    """`value` with each string in it (not dictionary keys, which GX names) HTML-escaped."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, dict):
+        return {k: _escape_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escape_strings(v) for v in value]
+    return value
 
 
 def _numpy_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
