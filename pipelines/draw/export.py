@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.spreadsheets import write_csv, write_excel
+
 HEADERS = {
     "task_id": "任务编号",
     "uscc": "统一社会信用代码",
@@ -35,8 +37,9 @@ def task_list(tasks: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_task_csv(tasks: pd.DataFrame, path: Path) -> None:
-    """UTF-8 with a byte-order mark, so that Excel opens the Chinese headers correctly."""
-    task_list(tasks).to_csv(path, index=False, encoding="utf-8-sig")
+    """UTF-8 with a byte-order mark, so that Excel opens the Chinese headers correctly; text that
+    would start a formula is neutralised (pipelines.spreadsheets)."""
+    write_csv(task_list(tasks), path)
 
 
 def write_task_excel(tasks: pd.DataFrame, info: Mapping[str, object], path: Path) -> None:
@@ -44,6 +47,4 @@ def write_task_excel(tasks: pd.DataFrame, info: Mapping[str, object], path: Path
     facts = pd.DataFrame(
         {"项目": [INFO_HEADERS[k] for k in INFO_HEADERS], "内容": [str(info[k]) for k in INFO_HEADERS]}
     )
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        task_list(tasks).to_excel(writer, sheet_name="抽查任务", index=False)
-        facts.to_excel(writer, sheet_name="计划信息", index=False)
+    write_excel({"抽查任务": task_list(tasks), "计划信息": facts}, path)

@@ -20,7 +20,7 @@ from models.registry import MODEL_NAME, connect  # noqa: E402
 from pipelines.lake import new_version, publish_version  # noqa: E402
 from pipelines.modelling.benchmark import BenchmarkReport, gain_figure  # noqa: E402
 from pipelines.modelling.events import EventTrainResult  # noqa: E402
-from pipelines.modelling.tracking import code_version, register_challenger  # noqa: E402
+from pipelines.modelling.tracking import code_version, log_tables, register_challenger  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
 from pipelines.storage import write_parquet_atomic, write_text_atomic  # noqa: E402
 
@@ -60,14 +60,14 @@ def log_event_training(settings: Settings, result: EventTrainResult, report: Ben
                 mlflow.log_metric(f"fold_auc_{fold.test_start}", fold.auc)
         mlflow.log_dict({"factors": result.factors}, "factors.json")
         importance = result.model.feature_importance().rename("gain_share").reset_index()
-        mlflow.log_text(importance.to_csv(index=False), "tables/importance.csv")
+        log_tables({"importance": importance})
         if report is not None:
             table = report.table.set_index("scorer")
             ours = table.iloc[0]
             for metric in ("auc", "first_half_share", "days_earlier"):
                 mlflow.log_metric(metric, float(ours[metric]))
                 mlflow.log_metric(f"benchmark_{metric}", float(table.iloc[1][metric]))
-            mlflow.log_text(report.table.to_csv(index=False), "tables/benchmark.csv")
+            log_tables({"benchmark": report.table})
             figure = gain_figure(report)
             mlflow.log_figure(figure, "plots/gain_curve.png")
             plt.close(figure)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+from collections.abc import Mapping
 
 import matplotlib
 
@@ -23,6 +24,7 @@ from pipelines.modelling.card import model_card  # noqa: E402
 from pipelines.modelling.data import load_catalogue  # noqa: E402,F401  (re-exported for callers)
 from pipelines.modelling.train import TrainResult  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
+from pipelines.spreadsheets import csv_text  # noqa: E402
 
 # MLflow 3 stores scikit-learn models with skops, which loads only the types named as trusted.
 TRUSTED_TYPES = ["collections.OrderedDict", "lightgbm.basic.Booster", "models.violation.ViolationModel"]
@@ -71,14 +73,20 @@ def log_training(settings: Settings, result: TrainResult, holdout_X: pd.DataFram
                   "fairness": report.fairness, "factor_curve": result.curve,
                   "importance": result.ranking.importance.head(100).rename("gain_share").reset_index()}
         tables.update({f"breakdown_{k}": v for k, v in report.breakdowns.items()})
-        for name, table in tables.items():
-            mlflow.log_text(table.to_csv(index=False), f"tables/{name}.csv")
+        log_tables(tables)
         for name, figure in plots(result, holdout_X).items():
             mlflow.log_figure(figure, f"plots/{name}.png")
             plt.close(figure)
         mlflow.log_text(model_card(result, catalogue), "model_card.md")
         version = register_challenger(client, result.model, {"holdout_as_of": result.holdout_fold.test.isoformat()})
         return {"run_id": run.info.run_id, "model_version": version, "model_uri": f"models:/{MODEL_NAME}/{version}"}
+
+
+def log_tables(tables: Mapping[str, pd.DataFrame]) -> None:
+    """Each table as the active run's artifact `tables/<name>.csv`. District, industry and group
+    names come from department extracts, so text that would start a formula is neutralised."""
+    for name, table in tables.items():
+        mlflow.log_text(csv_text(table), f"tables/{name}.csv")
 
 
 def register_challenger(client: MlflowClient, model: object, tags: dict[str, str]) -> str:
