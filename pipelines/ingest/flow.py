@@ -190,8 +190,38 @@ def _worker_count(settings: Settings, sources: list[str], contracts: dict[str, C
 
 
 def _extract_files(settings: Settings, contract: Contract) -> list[Path]:
-    """The source's extracts: the contract's `files` glob, else every file in its folder."""
-    return sorted(p for p in settings.raw_dir.glob(_pattern(contract)) if p.is_file())
+    """The source's extracts: the contract's `files` glob, else every file in its folder. Links
+    are listed too, even broken ones, so that `_refusal` can report them rather than skip them."""
+    return sorted(p for p in settings.raw_dir.glob(_pattern(contract)) if p.is_file() or p.is_symlink())
+
+
+def _refusal(path: Path, raw_dir: Path) -> str | None:
+    """Why an extract is not read, or None. The raw folder is what departments deliver; a link
+    there (the file's or a folder's on its path) to anywhere else, e.g. /etc/passwd, would copy
+    that file into the lake and the quarantine. A link to nothing, or to what is not a file, is
+    refused too."""
+    root = raw_dir.resolve()
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError) as err:  # a broken link, or a loop of links
+        return f"a link that leads to no file ({err.__class__.__name__}: {err})"
+    if not target.is_relative_to(root):
+        return f"a link to {target}, outside the raw folder {root}; expected a file inside it"
+    if not target.is_file():
+        return f"a link to {target}, which is not a regular file"
+    return None
+
+
+def _keep_file(path: Path, q_dir: Path) -> None:
+    """Copy a rejected extract byte for byte to the run's quarantine (`files/`), atomically."""
+    kept = q_dir / "files" / path.name
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    tmp = kept.with_name(f".{kept.name}.tmp-{os.getpid()}")
+    try:
+        shutil.copy2(path, tmp)
+        os.replace(tmp, kept)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _pattern(contract: Contract) -> str:
@@ -199,7 +229,8 @@ def _pattern(contract: Contract) -> str:
 
 
 def _extract_bytes(settings: Settings, contract: Contract) -> int:
-    return sum(p.stat().st_size for p in _extract_files(settings, contract))
+    files = _extract_files(settings, contract)
+    return sum(p.stat().st_size for p in files if _refusal(p, settings.raw_dir) is None)
 
 
 # A worker process's copy of the registration rows, sent once when the worker starts.
@@ -246,12 +277,18 @@ def _ingest_source(
     keep_in_memory = source == "registration" or contract.meta.link is not None
     for n_file, path in enumerate(files):
         result.files += 1
+        refused = _refusal(path, settings.raw_dir)
+        if refused is not None:
+            # Not read and not copied: the link's target may be any file on the machine.
+            result.unreadable_files.append(f"{path.name} (refused: {refused})")
+            result.failure = f"{source}: {path.name}: {refused}"
+            reasons[f"refused file: {refused}"] += 1
+            continue
         try:
             batch = read_extract(path, contract)
         except UnreadableExtract as err:
             # The file is kept byte for byte in the quarantine; nothing in it is lost.
-            (q_dir / "files").mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, q_dir / "files" / path.name)
+            _keep_file(path, q_dir)
             # Its rows cannot be counted by parsing; the line count says how much is waiting there.
             lines = _line_count(path)
             result.unreadable_files.append(f"{path.name} ({lines} lines)")
@@ -268,7 +305,9 @@ def _ingest_source(
             if batch.notes is not None:
                 row_reasons = batch.notes + row_reasons
             bad = np.ones(len(raw), dtype=bool)
-            result.failure = f"{source}: {path.name}: {why}, all {len(raw)} rows quarantined"
+            records = len(raw) + len(batch.malformed)
+            result.failure = f"{source}: {path.name}: {why}, all {records} rows quarantined (file kept whole)"
+            _keep_file(path, q_dir)  # the rows' text under a header that is not the contract's
             accepted = pd.DataFrame(columns=[c.name for c in contract.meta.columns])
         else:
             typed = cast_to_contract(raw, contract)

@@ -38,6 +38,8 @@ class RawBatch:
     notes: pd.Series | None  # per row, "" or "; "-terminated reasons found reading it (not UTF-8,
     # NUL); None if there are none
     malformed: pd.DataFrame  # CSV lines that are not a record: row, line, reason, text
+    extras: pd.DataFrame | None = None  # the columns the contract does not name, for the quarantine's
+    # raw text (a file whose header is not the contract's has only these)
 
 
 def read_extract(path: Path, contract: Contract) -> RawBatch:
@@ -64,7 +66,10 @@ def read_extract(path: Path, contract: Contract) -> RawBatch:
     missing = [c for c in contract.meta.columns if c.name not in frame.columns]
     extra = [str(c) for c in frame.columns if c not in {col.name for col in contract.meta.columns}]
     # CSV columns arrive as text; Parquet columns keep their native types (cast checks them too).
-    values = pd.DataFrame({c.name: frame[c.name] for c in contract.meta.columns if c.name in frame.columns})
+    # The index is the file's: a header with none of the contract's columns still has its rows.
+    values = pd.DataFrame(
+        {c.name: frame[c.name] for c in contract.meta.columns if c.name in frame.columns}, index=frame.index
+    )
     return RawBatch(
         frame=values,
         missing_columns=missing,
@@ -72,6 +77,7 @@ def read_extract(path: Path, contract: Contract) -> RawBatch:
         lines=lines,
         notes=None if notes is None else pd.Series(notes, index=frame.index, dtype=object),
         malformed=malformed,
+        extras=frame.loc[:, ~frame.columns.isin(list(values.columns))] if extra else None,
     )
 
 

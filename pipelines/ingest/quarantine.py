@@ -30,6 +30,8 @@ def quarantined_rows(source: str, file: str, batch: RawBatch, bad: np.ndarray, r
     """The file's rejected rows and malformed lines in file order: the row number, the line, every
     reason, and the raw text as JSON (a malformed line's as {"_line": text})."""
     rows = batch.frame[bad]
+    if batch.extras is not None:  # the raw text is the whole record, not only the contract's columns
+        rows = pd.concat([rows, batch.extras[bad]], axis=1)
     frame = pd.DataFrame(
         {
             "row": rows.index.to_numpy(dtype="int64"),
