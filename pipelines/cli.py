@@ -24,8 +24,9 @@ from rich.table import Table
 
 from pipelines.cli_grade import grade_app
 from pipelines.cli_integrity import integrity_app
-from pipelines.cli_plan import plan_app
+from pipelines.cli_plan import audit_app, plan_app
 from pipelines.settings import Settings, load_settings
+from pipelines.textsafe import printable
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 # PySpark (imported by GX and the Spark engine) warns about pandas 3 on every import; the
@@ -44,7 +45,7 @@ def exit_2_on(*errors: type[Exception], prefix: str = "") -> Iterator[None]:
     try:
         yield
     except errors as error:
-        err.print(f"[red]{prefix}{error}[/red]")
+        err.print(f"[red]{prefix}{printable(error)}[/red]")
         raise typer.Exit(EXIT_USAGE) from error
 
 
@@ -194,6 +195,7 @@ app.add_typer(profile_app, name="profile")
 app.add_typer(grade_app, name="grade")
 app.add_typer(integrity_app, name="integrity")
 app.add_typer(plan_app, name="plan")
+app.add_typer(audit_app, name="audit")
 contracts_app = typer.Typer(no_args_is_help=True, help="A jurisdiction's data contracts.")
 app.add_typer(contracts_app, name="contracts")
 

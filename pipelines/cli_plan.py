@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from models.calendar import latest_today
+from pipelines.textsafe import printable
 
 if TYPE_CHECKING:
     from pipelines.cli import State
@@ -246,26 +247,74 @@ def plan_verify(
     plan: Annotated[str, typer.Argument(help="plan id")],
     actor: Annotated[str, typer.Option(help="who verifies (recorded)")] = "auditor",
     folder: Annotated[
-        Path | None, typer.Option(help="verify this plan folder instead (e.g. a copy an auditor received)")
+        Path | None,
+        typer.Option(help="verify this plan folder instead (a copy an auditor received; needs --commitment "
+                     "and --public-value as published)"),
     ] = None,
+    commitment: Annotated[
+        str | None, typer.Option(help="with --folder: the commitment published before the draw")
+    ] = None,
+    public_value: Annotated[str | None, typer.Option(help="with --folder: the public value as published")] = None,
 ) -> None:
-    """Re-run the draw from the stored inputs; exit 1 listing every difference, 0 if identical."""
+    """Re-run the draw against the commitment and public value recorded before it (the operational
+    database and the audit log, or the published ones with --folder); exit 1 listing every difference."""
     from pipelines.cli import EXIT_DATA, EXIT_OK, exit_2_on, finish
-    from pipelines.draw.verify import verify_folder
-    from pipelines.planning import verify_plan
+    from pipelines.draw.plan import check_plan_id
+    from pipelines.draw.verify import Recorded, verify_folder
+    from pipelines.plan_verify import verify_plan
+    from pipelines.planning import TransitionRefused
 
     state: State = ctx.obj
-    with exit_2_on(LookupError, OSError, ValueError):
-        # A published folder is verified on its own: an auditor needs no data home for it.
-        report = verify_folder(folder) if folder is not None else verify_plan(state.settings(), plan, actor)
-    if report.ok:
-        title = f"plan {report.plan_id} verified: the stored inputs and public value give exactly the published plan"
+    with exit_2_on(LookupError, OSError, ValueError, TransitionRefused):
+        if folder is not None:
+            # A published folder is verified against the published values: an auditor needs no data home.
+            if not commitment or not public_value:
+                raise typer.BadParameter(
+                    "--folder needs --commitment and --public-value as they were published (a folder is never "
+                    "its own reference)"
+                )
+            report = verify_folder(folder, Recorded(check_plan_id(plan), commitment, public_value))
+            summary: dict[str, Any] = {"plan_id": report.plan_id, "commitment": report.commitment,
+                                       "public_value": report.public_value, "differences": list(report.differences)}
+            differences, batch = report.differences, []
+        else:
+            result = verify_plan(state.settings(), plan, actor)
+            summary, differences, batch = result.to_json(), result.differences, list(result.batch)
+    used = (
+        f"against commitment {summary['commitment']}\n  and public value {printable(summary['public_value'])!r}"
+        f"\n  (compare both with the published notice)"
+    )
+    if not differences:
+        title = f"plan {summary['plan_id']} verified {used}"
     else:
-        lines = "\n".join(f"  {d}" for d in report.differences)
-        count = len(report.differences)
-        title = f"[red]plan {report.plan_id} FAILED verification: {count} difference(s)[/red]\n{lines}"
-    summary = {"command": "plan verify", "plan_id": report.plan_id, "differences": list(report.differences)}
-    finish(state, summary, title, None, EXIT_OK if report.ok else EXIT_DATA)
+        lines = "\n".join(f"  {printable(d)}" for d in differences)
+        failed = f"[red]plan {summary['plan_id']} FAILED verification: {len(differences)} difference(s)[/red]"
+        title = f"{failed}\n{lines}\n{used}"
+    if len(batch) > 1:
+        title += f"\n{len(batch)} commitments for this item and as-of date:" + "".join(
+            f"\n  {p['plan_id']} {p['state']} committed {str(p['committed_at'])[:19]}"
+            + (f" (withdrawn: {printable(p['withdraw_reason'])})" if p["withdraw_reason"] else "")
+            for p in batch
+        )
+    finish(state, {"command": "plan verify", **summary}, title, None, EXIT_OK if not differences else EXIT_DATA)
+
+
+@plan_app.command("withdraw")
+def plan_withdraw(
+    ctx: typer.Context,
+    plan: Annotated[str, typer.Argument(help="plan id of a committed, undrawn plan")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit log and listed on the notice)")],
+    actor: ActorOption,
+) -> None:
+    """Withdraw a committed plan before its draw, with a reason; only then can the item and date be committed again."""
+    from pipelines.cli import EXIT_OK, exit_2_on, finish
+    from pipelines.planning import TransitionRefused, withdraw_plan
+
+    state: State = ctx.obj
+    with exit_2_on(LookupError, ValueError, OSError), exit_2_on(TransitionRefused, prefix="refused: "):
+        out = withdraw_plan(state.settings(), plan, reason, actor)
+    title = f"plan {plan} withdrawn: {printable(out['reason'])}"
+    finish(state, {"command": "plan withdraw", **out}, title, None, EXIT_OK)
 
 
 @plan_app.command("export")
@@ -426,14 +475,41 @@ def plan_list(ctx: typer.Context) -> None:
 def plan_audit(
     ctx: typer.Context, plan: Annotated[str | None, typer.Argument(help="plan id (default: every plan)")] = None
 ) -> None:
-    """The audit log: who did what, when, with which inputs."""
-    from pipelines.cli import EXIT_OK, finish
+    """The audit log: who did what, when, with which inputs (its hash chain is checked first)."""
+    from pipelines.cli import EXIT_DATA, EXIT_OK, exit_2_on, finish
+    from pipelines.draw.plan import check_plan_id
     from pipelines.planning import store
 
     state: State = ctx.obj
-    log = store(state.settings()).audit_log(plan)
+    with exit_2_on(ValueError):
+        plan = None if plan is None else check_plan_id(plan)
+    ops = store(state.settings())
+    chain = ops.verify_audit_chain()
+    log = ops.audit_log(plan)
     table = Table("when", "who", "action", "plan", title="audit log")
     for e in log:
-        table.add_row(str(e["at"])[:19], e["actor"], e["action"], e["plan_id"] or "")
-    summary = {"command": "plan audit", "events": [{**e, "at": str(e["at"])} for e in log]}
-    finish(state, summary, f"{len(log)} event(s)", table, EXIT_OK)
+        table.add_row(str(e["at"])[:19], printable(e["actor"]), printable(e["action"]), printable(e["plan_id"] or ""))
+    events = [{**e, "at": str(e["at"])} for e in log]
+    summary = {"command": "plan audit", "audit_chain": chain.to_json(), "events": events}
+    title = f"{len(log)} event(s); hash chain " + (
+        "intact" if chain.ok else f"[red]BROKEN: {printable(chain.reason)}[/red] (rows from there on cannot be trusted)"
+    )
+    finish(state, summary, title, table, EXIT_OK if chain.ok else EXIT_DATA)
+
+
+audit_app = typer.Typer(no_args_is_help=True, help="The audit log's hash chain.")
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Walk the audit log's hash chain; exit 1 naming the first row that was edited, deleted or moved."""
+    from pipelines.cli import EXIT_DATA, EXIT_OK, finish
+    from pipelines.plan_verify import verify_audit
+
+    state: State = ctx.obj
+    chain = verify_audit(state.settings())
+    if chain.ok:
+        title = f"audit log intact: {chain.rows:,} row(s), head {chain.head} (keep this hash to detect a cut-off tail)"
+    else:
+        title = f"[red]audit log BROKEN: {printable(chain.reason)}[/red]"
+    finish(state, {"command": "audit verify", **chain.to_json()}, title, None, EXIT_OK if chain.ok else EXIT_DATA)

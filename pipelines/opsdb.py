@@ -10,6 +10,7 @@ did what. Every state change and its audit row are written in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,16 @@ from sqlalchemy import (
     String,
     Table,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
-from pipelines.draw.lifecycle import PlanState, check_actor, check_transition
+from pipelines.audit_chain import GENESIS, ChainReport, row_hash, verify_chain
+from pipelines.draw.lifecycle import PlanState, TransitionRefused, check_actor, check_transition
 from pipelines.storage import sql_engine
 
 metadata = MetaData()
@@ -94,6 +99,15 @@ audit_table = Table(
     Column("action", String(32), nullable=False),
     Column("plan_id", String(64), index=True),
     Column("detail", JSON, nullable=False),
+    Column("prev_hash", String(64)),  # the hash chain (pipelines.audit_chain)
+    Column("row_hash", String(64)),
+)
+audit_head_table = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),  # one row, id 1: writers lock it, so the chain never forks
+    Column("rows", Integer, nullable=False),
+    Column("head", String(64), nullable=False),
 )
 
 
@@ -111,6 +125,7 @@ class OpsStore:
     def __init__(self, url: str) -> None:
         self.engine: Engine = sql_engine(url)
         metadata.create_all(self.engine)
+        _start_chain(self.engine)
 
     # --- plans -------------------------------------------------------------------------------
     def add_plan(self, row: dict[str, Any], actor: str, detail: dict[str, Any]) -> None:
@@ -144,6 +159,40 @@ class OpsStore:
             if tasks:
                 con.execute(insert(tasks_table), [{**t, "plan_id": plan_id} for t in tasks])
             _audit(con, actor, "draw", plan_id, detail)
+
+    def start_draw(self, plan_id: str, public_value: str, actor: str) -> None:
+        """Record the public value before anything is drawn ("draw started"), atomically with the
+        check that the plan is drafted and that no other public value was started for it: one
+        commitment gets one public value, so a draw cannot be tried again with another."""
+        with self.engine.begin() as con:
+            _lock_chain(con)
+            row = con.execute(select(plans_table).where(plans_table.c.plan_id == plan_id)).mappings().first()
+            if row is None:
+                raise LookupError(f"no plan {plan_id!r} in the operational database; `regulens plan list` lists them")
+            started = _started_values(con, plan_id)
+            if row["state"] != PlanState.DRAFTED.value:
+                drawn = f" with public value {row['public_value']!r}" if row["public_value"] else ""
+                raise TransitionRefused(
+                    f"plan {plan_id} is {row['state']}{drawn}; a drawn plan is final and is not drawn again"
+                )
+            other = [v for v in started if v != public_value]
+            if other:
+                raise TransitionRefused(
+                    f"plan {plan_id}: its draw was started with public value {other[0]!r}; one commitment gets one "
+                    f"public value, so it is not drawn with {public_value!r}. Run the draw again with {other[0]!r}, "
+                    f"or withdraw the plan with a reason (`regulens plan withdraw`) and commit anew"
+                )
+            _audit(con, actor, "draw started", plan_id, {"public_value": public_value})
+
+    def started_values(self, plan_id: str) -> list[str]:
+        """The public values of the plan's "draw started" rows, oldest first, without repeats."""
+        with self.engine.connect() as con:
+            return _started_values(con, plan_id)
+
+    def mark_withdrawn(self, plan_id: str, actor: str, detail: dict[str, Any]) -> None:
+        with self.engine.begin() as con:
+            _move(con, plan_id, PlanState.WITHDRAWN, {})
+            _audit(con, actor, "withdraw", plan_id, detail)
 
     def mark_published(self, plan_id: str, on: dt.date, notice: str, actor: str, detail: dict[str, Any]) -> None:
         with self.engine.begin() as con:
@@ -193,6 +242,13 @@ class OpsStore:
         with self.engine.connect() as con:
             return [dict(r) for r in con.execute(query).mappings()]
 
+    def verify_audit_chain(self) -> ChainReport:
+        """Walk the whole log's hash chain and compare its end with the head table."""
+        with self.engine.connect() as con:
+            rows = [dict(r) for r in con.execute(select(audit_table).order_by(audit_table.c.event_id)).mappings()]
+            head = con.execute(select(audit_head_table).where(audit_head_table.c.id == 1)).mappings().first()
+            return verify_chain(rows, None if head is None else (int(head["rows"]), str(head["head"])))
+
 
 def _move(con: Connection, plan_id: str, target: PlanState, changes: dict[str, Any]) -> None:
     """Check the transition against the table and apply it with `changes` (inside the caller's transaction)."""
@@ -203,11 +259,58 @@ def _move(con: Connection, plan_id: str, target: PlanState, changes: dict[str, A
     con.execute(update(plans_table).where(plans_table.c.plan_id == plan_id).values(state=target.value, **changes))
 
 
+def _started_values(con: Connection, plan_id: str) -> list[str]:
+    query = select(audit_table.c.detail).where(audit_table.c.plan_id == plan_id, audit_table.c.action == "draw started")
+    values = [str(d.get("public_value", "")) for (d,) in con.execute(query.order_by(audit_table.c.event_id))]
+    return list(dict.fromkeys(values))
+
+
 def _results(con: Connection, plan_id: str) -> list[dict[str, Any]]:
     query = select(results_table).where(results_table.c.plan_id == plan_id).order_by(results_table.c.task_id)
     return [dict(r) for r in con.execute(query).mappings()]
 
 
 def _audit(con: Connection, actor: str, action: str, plan_id: str | None, detail: dict[str, Any]) -> None:
+    """Append one row, chained to the last. The head row is updated first: that takes the write
+    lock (SQLite) or the row lock (PostgreSQL), so two writers cannot chain to the same row."""
     actor = check_actor(actor, plan_id or "")  # every row of the audit log says who
-    con.execute(insert(audit_table).values(at=now(), actor=actor, action=action, plan_id=plan_id, detail=detail))
+    _lock_chain(con)
+    rows, prev = con.execute(select(audit_head_table.c.rows, audit_head_table.c.head)).one()
+    at = now()
+    detail = json.loads(json.dumps(detail, default=str))  # hashed as the database will hand it back
+    digest = row_hash(prev, at, actor, action, plan_id, detail)
+    values = {"at": at, "actor": actor, "action": action, "plan_id": plan_id, "detail": detail}
+    con.execute(insert(audit_table).values(**values, prev_hash=prev, row_hash=digest))
+    con.execute(update(audit_head_table).where(audit_head_table.c.id == 1).values(rows=rows + 1, head=digest))
+
+
+def _lock_chain(con: Connection) -> None:
+    """A no-op update of the head row: it takes the lock that serialises writers of the log."""
+    con.execute(update(audit_head_table).where(audit_head_table.c.id == 1).values(rows=audit_head_table.c.rows))
+
+
+def _start_chain(engine: Engine) -> None:
+    """Create the head row; a database from before the chain gets its columns and its rows chained
+    in event order, followed by a row that says so (their earlier history cannot be vouched for)."""
+    with engine.begin() as con:
+        columns = {c["name"] for c in inspect(con).get_columns("audit_log")}
+        if "row_hash" not in columns:
+            con.execute(text("ALTER TABLE audit_log ADD COLUMN prev_hash VARCHAR(64)"))
+            con.execute(text("ALTER TABLE audit_log ADD COLUMN row_hash VARCHAR(64)"))
+        if con.execute(select(audit_head_table.c.id)).first() is not None:
+            return
+        try:
+            with con.begin_nested():
+                con.execute(insert(audit_head_table).values(id=1, rows=0, head=GENESIS))
+        except IntegrityError:
+            return  # another process started the chain at the same moment
+        old = con.execute(select(audit_table).order_by(audit_table.c.event_id)).mappings().all()
+        prev = GENESIS
+        for row in old:
+            digest = row_hash(prev, row["at"], row["actor"], row["action"], row["plan_id"], row["detail"])
+            chained = audit_table.update().where(audit_table.c.event_id == row["event_id"])
+            con.execute(chained.values(prev_hash=prev, row_hash=digest))
+            prev = digest
+        con.execute(update(audit_head_table).where(audit_head_table.c.id == 1).values(rows=len(old), head=prev))
+        if old:
+            _audit(con, "regulens", "audit chain started", None, {"rows_chained_at_upgrade": len(old)})

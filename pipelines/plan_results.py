@@ -20,7 +20,8 @@ import pyarrow as pa
 
 from pipelines.draw.lifecycle import TransitionRefused, check_actor
 from pipelines.draw.results import ResultError, parse_day
-from pipelines.planning import ItemCatalogue, PlanWriteError, read_items, store
+from pipelines.faults import fault_point
+from pipelines.planning import ItemCatalogue, PlanWriteError, open_plan, read_items, store
 from pipelines.settings import Settings
 from pipelines.storage import write_parquet_atomic
 
@@ -39,8 +40,7 @@ def record_results(
     recorded again. `default_date` (default `today`) dates the entries that carry no date."""
     actor = check_actor(actor, plan_id)
     catalogue = read_items(settings.plan.items)
-    ops = store(settings)
-    plan = ops.plan(plan_id)
+    ops, plan = open_plan(settings, plan_id)
     tasks = {t["task_id"]: t for t in ops.tasks(plan_id)}
     if not tasks:
         raise TransitionRefused(f"plan {plan_id} is {plan['state']}: nothing to record before it is drawn")
@@ -71,6 +71,7 @@ def record_results(
                 f"make the folder writable and record again"
             ) from error
         written.append(True)
+        fault_point("record:after_feedback")
 
     try:
         ops.record_results(plan_id, rows, actor, then=write)
@@ -79,6 +80,7 @@ def record_results(
             with contextlib.suppress(Exception):
                 write_feedback(settings, plan_id)
         raise
+    fault_point("record:after_database")
     return {"plan_id": plan_id, "recorded": len(rows), "of_tasks": len(tasks), "feedback": str(path)}
 
 
@@ -181,6 +183,33 @@ def _write_feedback(path: Path, plan_id: str, tasks: dict[str, dict[str, Any]], 
     write_parquet_atomic(pa.Table.from_pandas(frame, preserve_index=False), path)
 
 
+def sync_feedback(settings: Settings) -> list[str]:
+    """Make every feedback file hold exactly its plan's results in the database, which is the
+    record: a process killed after writing the file but before the commit (or after the commit but
+    before a rewrite) leaves them apart, and the labels must never count results that were not
+    stored. Returns the plans whose file was rewritten or removed."""
+    root = settings.lake_dir / "feedback"
+    if not root.is_dir():
+        return []
+    ops = store(settings)
+    mended = []
+    for plan in ops.plans():
+        if plan["state"] in ("recording", "published") and not feedback_path(settings, plan["plan_id"]).exists():
+            write_feedback(settings, plan["plan_id"])
+            mended.append(plan["plan_id"])
+    for path in sorted(root.glob("*/results.parquet")):
+        plan_id = path.parent.name
+        stored = {r["task_id"] for r in ops.results(plan_id)} if ops.has_plan(plan_id) else set()
+        if set(pd.read_parquet(path, columns=["task_id"])["task_id"]) == stored:
+            continue
+        if stored:
+            write_feedback(settings, plan_id)
+        else:
+            path.unlink()
+        mended.append(plan_id)
+    return mended
+
+
 FEEDBACK_AS_INSPECTIONS = {
     "task_id": "inspection_id",
     "uscc": "uscc",
@@ -200,6 +229,7 @@ def feedback_as_inspections(settings: Settings) -> pd.DataFrame:
 
     If the department's inspections extract already carries these results (it will once the
     platform is the system of record), append only task ids it does not hold."""
+    sync_feedback(settings)
     parts = [pd.read_parquet(p) for p in sorted((settings.lake_dir / "feedback").glob("*/results.parquet"))]
     columns = [*FEEDBACK_AS_INSPECTIONS.values(), "inspection_type", "knowledge_date"]
     if not parts:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,14 +44,21 @@ from pipelines.draw.commitment import canonical_json
 from pipelines.draw.design import check_boosts
 from pipelines.draw.eligible import DrawInputError, last_inspection_facts
 from pipelines.draw.estimate import violation_rate
-from pipelines.draw.lifecycle import STATE_ZH, PlanState, TransitionRefused, check_actor
+from pipelines.draw.lifecycle import (
+    MAX_FREE_TEXT,
+    STATE_ZH,
+    PlanState,
+    TransitionRefused,
+    check_actor,
+    check_free_text,
+)
 from pipelines.draw.plan import (
     CommitmentMismatchError,
     InfeasibleAssignmentError,
     Plan,
-    PlanExistsError,
     PlanInputs,
     _write_inputs,
+    check_plan_id,
     execute,
     plan_id_for,
     prepare,
@@ -59,7 +67,8 @@ from pipelines.draw.plan import (
 )
 from pipelines.draw.policy import AssignmentRules, Capacity, DrawPolicy
 from pipelines.draw.results import ResultError, parse_day, read_result_file
-from pipelines.draw.verify import VerificationReport, verify_folder
+from pipelines.draw.verify import Recorded, verify_folder
+from pipelines.faults import fault_point
 from pipelines.lake import current_version
 from pipelines.opsdb import OpsStore, default_url, now
 from pipelines.settings import Settings
@@ -125,7 +134,7 @@ def commitments_dir(settings: Settings) -> Path:
 
 
 def plan_folder(settings: Settings, plan_id: str) -> Path:
-    folder = plans_dir(settings) / plan_id
+    folder = plans_dir(settings) / check_plan_id(plan_id)
     if not (folder / "outputs" / "plan.json").is_file():
         raise LookupError(f"no drawn plan {plan_id!r} under {plans_dir(settings)}")
     return folder
@@ -277,6 +286,7 @@ def commit_plan(settings: Settings, request: DrawRequest, actor: str) -> Committ
     ops = store(settings)
     if final.exists() or ops.has_plan(plan_id):
         raise FileExistsError(f"these inputs were already committed as plan {plan_id} ({final})")
+    _refuse_a_second_open_commitment(ops, item, inputs.as_of)
     with staging_dir(final) as stage:
         _write_inputs(inputs, stage / "inputs")
         document = {"commitment": prepared.commitment, "manifest": prepared.manifest}
@@ -310,6 +320,41 @@ def commit_plan(settings: Settings, request: DrawRequest, actor: str) -> Committ
     return Committed(plan_id, prepared.commitment, final, len(design), len(prepared.design.excluded), facts)
 
 
+def _refuse_a_second_open_commitment(ops: OpsStore, item: InspectionItem, as_of: dt.date) -> None:
+    """One open (drafted) commitment per item and as-of date. With several open, whoever draws
+    could wait for the public value and then draw the one that spares a chosen firm; so a new
+    commitment needs the open one drawn, or withdrawn with a reason the audit log keeps."""
+    for other in same_batch(ops, item.code, as_of):
+        if other["state"] == PlanState.DRAFTED.value:
+            raise TransitionRefused(
+                f"plan {other['plan_id']} ({item.name}, as of {as_of}) is committed and not drawn yet; a second open "
+                f"commitment for the same item and date is refused. Draw it, or withdraw it with a reason: "
+                f"regulens plan withdraw {other['plan_id']} --reason TEXT --actor NAME"
+            )
+
+
+def same_batch(ops: OpsStore, item_code: str, as_of: dt.date) -> list[dict[str, Any]]:
+    """Every plan ever committed for this item and as-of date, oldest first, with the reason of
+    each withdrawal: verify and the public notice list them all, so a withdrawal cannot hide."""
+    batch = [p for p in ops.plans() if p["item_code"] == item_code and p["as_of"] == as_of]
+    for plan in batch:
+        reasons = [e["detail"].get("reason", "") for e in ops.audit_log(plan["plan_id"]) if e["action"] == "withdraw"]
+        plan["withdraw_reason"] = reasons[-1] if reasons else None
+    return batch
+
+
+def withdraw_plan(settings: Settings, plan_id: str, reason: str, actor: str) -> dict[str, Any]:
+    """Withdraw a committed, undrawn plan; the reason is kept in the audit log and on the notice."""
+    actor = check_actor(actor, check_plan_id(plan_id))
+    reason = check_free_text(reason, "--reason", MAX_FREE_TEXT, f"plan {plan_id}: ")
+    if not reason:
+        raise TransitionRefused(f"plan {plan_id}: a withdrawal needs a reason (--reason TEXT), got none")
+    ops = store(settings)
+    reconcile_draw(settings, ops, plan_id)
+    ops.mark_withdrawn(plan_id, actor, {"reason": reason, "started_public_values": ops.started_values(plan_id)})
+    return {"plan_id": plan_id, "state": PlanState.WITHDRAWN.value, "reason": reason}
+
+
 @dataclass(frozen=True)
 class Drawn:
     plan_id: str
@@ -333,15 +378,23 @@ class Drawn:
 def draw_committed(settings: Settings, plan_id: str, public_value: str, actor: str, single_step: bool = False) -> Drawn:
     """Phase 2: draw a committed plan with the public value; write the immutable folder; plan drawn.
 
-    The folder is written first and the plan marked drawn after; should either fail, the plan stays
-    drafted with no folder, so the same draw can be run again with `--plan`."""
-    actor = check_actor(actor, plan_id)
+    Order, so that a crash at any point leaves a state the next command completes or undoes:
+    1. "draw started" with the public value goes to the audit log (refused if the plan is not
+       drafted, or if another public value was started for it: one commitment, one value);
+    2. the plan folder is written and renamed into place;
+    3. the plan is marked drawn with its tasks, in one transaction.
+    A crash between 2 and 3 leaves a folder the database does not call drawn: `reconcile_draw`,
+    run first by every plan command, marks it drawn if the folder verifies against the recorded
+    commitment and the started public value, and sets it aside otherwise."""
+    actor = check_actor(actor, check_plan_id(plan_id))
+    public_value = check_free_text(public_value, "--public-value", MAX_FREE_TEXT, f"plan {plan_id}: ")
     ops = store(settings)
+    if reconcile_draw(settings, ops, plan_id):
+        return _drawn_from_folder(settings, ops, plan_id, public_value)
     row = ops.plan(plan_id)
-    if row["state"] != PlanState.DRAFTED.value:
-        raise TransitionRefused(f"plan {plan_id} is {row['state']}: it was drawn already, and a drawn plan is final")
-    folder = commitments_dir(settings) / plan_id
-    inputs = read_inputs(folder)
+    ops.start_draw(plan_id, public_value, actor)
+    fault_point("draw:after_start")
+    inputs = read_inputs(commitments_dir(settings) / plan_id)
     try:
         plan = execute(prepare(inputs), public_value, published_commitment=row["commitment"])
     except (InfeasibleAssignmentError, CommitmentMismatchError) as error:
@@ -350,9 +403,9 @@ def draw_committed(settings: Settings, plan_id: str, public_value: str, actor: s
         raise
     try:
         out = write_plan(plan, plans_dir(settings))
-    except PlanExistsError:
-        raise
     except OSError as error:
+        if (plans_dir(settings) / plan_id).exists():  # another run drew it meanwhile
+            raise _drawn_meanwhile(ops, plan_id, public_value) from error
         detail = {"public_value": public_value, "single_step": single_step, "error": str(error)[:2000]}
         ops.audit(actor, "draw failed", plan_id, detail)
         raise PlanWriteError(
@@ -360,29 +413,105 @@ def draw_committed(settings: Settings, plan_id: str, public_value: str, actor: s
             f"stays drafted: once the folder is writable, run `regulens plan draw --plan {plan_id} "
             f"--public-value {public_value!r} --actor NAME`"
         ) from error
+    fault_point("draw:after_folder")
     drawn = _drawn(plan, out)
-    tasks = _task_rows(plan)
+    try:
+        _mark_drawn(ops, plan, out, actor, single_step)
+    except TransitionRefused as error:
+        raise _drawn_meanwhile(ops, plan_id, public_value) from error
+    fault_point("draw:after_database")
+    return drawn
+
+
+def _mark_drawn(ops: OpsStore, plan: Plan, out: Path, actor: str, single_step: bool, recovered: bool = False) -> None:
     changes = {
-        "public_value": public_value,
+        "public_value": plan.public_value,
         "seed": plan.seed,
         "folder": str(out),
         "drawn_at": now(),
-        "expected_hit_rate": drawn.expected_hit_rate,
+        "expected_hit_rate": _drawn(plan, out).expected_hit_rate,
     }
     detail = {
         "commitment": plan.commitment,
-        "public_value": public_value,
+        "public_value": plan.public_value,
         "seed": plan.seed,
-        "versions": dict(inputs.versions),
+        "versions": dict(plan.inputs.versions),
         "tasks": len(plan.tasks),
         "single_step": single_step,
     }
+    if recovered:
+        detail["recovered"] = "the folder of an interrupted draw, verified against the recorded commitment"
+    ops.mark_drawn(plan.plan_id, changes, _task_rows(plan), actor, detail)
+
+
+def _drawn_meanwhile(ops: OpsStore, plan_id: str, public_value: str) -> TransitionRefused:
+    """The refusal for the loser of two concurrent draws: what the plan was drawn with."""
+    row = ops.plan(plan_id)
+    if row["public_value"]:
+        same = " (the same value)" if row["public_value"] == public_value else ""
+        return TransitionRefused(
+            f"plan {plan_id} was drawn meanwhile by another run, with public value {row['public_value']!r}{same} "
+            f"and seed {row['seed']}; a drawn plan is final, and this run changed nothing"
+        )
+    return TransitionRefused(
+        f"plan {plan_id}: another run wrote its plan folder meanwhile; this run changed nothing. "
+        f"`regulens plan status {plan_id}` completes and shows it"
+    )
+
+
+def reconcile_draw(settings: Settings, ops: OpsStore, plan_id: str) -> bool:
+    """Complete or undo a draw that was interrupted between writing the folder and the database.
+
+    A drafted plan with a folder is marked drawn when the folder verifies against the recorded
+    commitment with a public value started for it ("draw started" in the audit log); any other
+    such folder is moved to `lake/plans/.set-aside/` and the audit log says why. True when a draw
+    was completed here."""
+    folder = plans_dir(settings) / check_plan_id(plan_id)
+    if not folder.exists() or not ops.has_plan(plan_id):
+        return False
+    row = ops.plan(plan_id)
+    if row["state"] != PlanState.DRAFTED.value:
+        return False
+    started = ops.started_values(plan_id)
     try:
-        ops.mark_drawn(plan_id, changes, tasks, actor, detail)
-    except BaseException:
-        shutil.rmtree(out, ignore_errors=True)  # not drawn in the database: no folder either, so it can be retried
-        raise
-    return drawn
+        facts = json.loads((folder / "outputs" / "plan.json").read_text(encoding="utf-8"))
+        value = str(facts["public_value"])
+        report = verify_folder(folder, Recorded(plan_id, row["commitment"], value))
+        problems = list(report.differences)
+    except (OSError, ValueError, KeyError) as error:
+        value, problems = "", [f"the folder cannot be read ({error})"]
+    if value not in started:
+        problems.insert(0, f"its public value {value!r} was never started for this plan (started: {started})")
+    if problems:
+        aside = plans_dir(settings) / ".set-aside" / f"{plan_id}-{now():%Y%m%dT%H%M%S%f}"
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(folder, aside)
+        ops.audit("regulens", "draw folder set aside", plan_id, {"folder": str(aside), "problems": problems[:20]})
+        return False
+    plan = execute(prepare(read_inputs(folder)), value, published_commitment=row["commitment"])
+    try:
+        _mark_drawn(ops, plan, folder, "regulens", single_step=False, recovered=True)
+    except TransitionRefused:
+        return ops.plan(plan_id)["state"] != PlanState.DRAFTED.value  # a concurrent run completed it
+    return True
+
+
+def open_plan(settings: Settings, plan_id: str) -> tuple[OpsStore, dict[str, Any]]:
+    """The store and the plan's row, after checking the id and completing an interrupted draw."""
+    ops = store(settings)
+    reconcile_draw(settings, ops, check_plan_id(plan_id))
+    return ops, ops.plan(plan_id)
+
+
+def _drawn_from_folder(settings: Settings, ops: OpsStore, plan_id: str, public_value: str) -> Drawn:
+    """A draw re-run after a crash that the reconciliation completed: the same value returns the
+    drawn plan; another value is refused (the plan is drawn)."""
+    row = ops.plan(plan_id)
+    if row["public_value"] != public_value:
+        raise _drawn_meanwhile(ops, plan_id, public_value)
+    folder = plans_dir(settings) / plan_id
+    plan = execute(prepare(read_inputs(folder)), public_value, published_commitment=row["commitment"])
+    return _drawn(plan, folder)
 
 
 def draw_now(settings: Settings, request: DrawRequest, public_value: str, actor: str) -> tuple[Committed, Drawn]:
@@ -434,15 +563,9 @@ def _task_rows(plan: Plan) -> list[dict[str, Any]]:
 
 
 # --- verify and export ----------------------------------------------------------------------------
-def verify_plan(settings: Settings, plan_id: str, actor: str) -> VerificationReport:
-    actor = check_actor(actor, plan_id)
-    report = verify_folder(plan_folder(settings, plan_id))
-    store(settings).audit(actor, "verify", plan_id, {"ok": report.ok, "differences": list(report.differences)})
-    return report
-
-
 def export_tasks(settings: Settings, plan_id: str, fmt: str, out: Path | None) -> Path:
     """The task list (Chinese headers, no class, score or π). Without `out`, the plan folder's own copy."""
+    open_plan(settings, plan_id)
     folder = plan_folder(settings, plan_id)
     if fmt not in ("csv", "xlsx"):
         raise ValueError(f"expected format csv or xlsx, got {fmt!r}")
@@ -458,8 +581,7 @@ def export_tasks(settings: Settings, plan_id: str, fmt: str, out: Path | None) -
 # --- status and publication -----------------------------------------------------------------------
 def plan_status(settings: Settings, plan_id: str, on: dt.date) -> dict[str, Any]:
     """State, counts, hit rates, the HT/Hájek estimate and the publication deadline as of `on`."""
-    ops = store(settings)
-    plan = ops.plan(plan_id)
+    ops, plan = open_plan(settings, plan_id)
     tasks = ops.tasks(plan_id)
     results = ops.results(plan_id)
     state = PlanState(plan["state"])
@@ -519,8 +641,7 @@ def publish_plan(settings: Settings, plan_id: str, on: dt.date, actor: str, *, t
     between the last inspection and today (a notice cannot precede its results, nor be dated ahead
     of the day it is written)."""
     actor = check_actor(actor, plan_id)
-    ops = store(settings)
-    plan = ops.plan(plan_id)
+    ops, plan = open_plan(settings, plan_id)
     if plan["state"] != PlanState.RECORDING.value:
         raise TransitionRefused(f"plan {plan_id} is {plan['state']}; only a plan with recorded results is published")
     tasks = {t["task_id"]: t for t in ops.tasks(plan_id)}
@@ -600,5 +721,4 @@ __all__ = [
     "plan_status",
     "publish_plan",
     "read_result_file",
-    "verify_plan",
 ]

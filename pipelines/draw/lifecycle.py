@@ -2,6 +2,7 @@
 
 ```
 drafted (inputs committed, commitment published) → drawn (public value entered, targets and inspectors drawn)
+drafted → withdrawn (with a reason in the audit log; only then may the item and as-of date be committed again)
 drawn → recording (the first result is recorded)
 recording → recording (more results)
 recording → published (every task has a result; the public notice 一公开 is out)
@@ -13,6 +14,7 @@ same transaction, so the audit log always shows both steps.
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 
 
@@ -21,13 +23,15 @@ class PlanState(StrEnum):
     DRAWN = "drawn"
     RECORDING = "recording"
     PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
 
 
 ALLOWED: dict[PlanState, frozenset[PlanState]] = {
-    PlanState.DRAFTED: frozenset({PlanState.DRAWN}),
+    PlanState.DRAFTED: frozenset({PlanState.DRAWN, PlanState.WITHDRAWN}),
     PlanState.DRAWN: frozenset({PlanState.RECORDING}),
     PlanState.RECORDING: frozenset({PlanState.RECORDING, PlanState.PUBLISHED}),
     PlanState.PUBLISHED: frozenset(),
+    PlanState.WITHDRAWN: frozenset(),
 }
 
 STATE_ZH = {
@@ -35,7 +39,10 @@ STATE_ZH = {
     PlanState.DRAWN: "已抽取",
     PlanState.RECORDING: "结果录入中",
     PlanState.PUBLISHED: "已公示",
+    PlanState.WITHDRAWN: "已撤回",
 }
+MAX_ACTOR = 100  # the audit log's column width
+MAX_FREE_TEXT = 500  # public values and withdrawal reasons
 
 
 class TransitionRefused(ValueError):
@@ -53,7 +60,19 @@ def check_transition(current: PlanState, target: PlanState, plan_id: str = "") -
 
 def check_actor(actor: str, plan_id: str = "") -> str:
     """The actor of a step, trimmed; refused if blank, because the audit log must say who did it."""
+    where = f"plan {plan_id}: " if plan_id else ""
     if not actor.strip():
-        where = f"plan {plan_id}: " if plan_id else ""
         raise TransitionRefused(f"{where}every step needs an actor (--actor NAME: who does it), got {actor!r}")
-    return actor.strip()
+    return check_free_text(actor, "--actor", MAX_ACTOR, where)
+
+
+def check_free_text(value: str, what: str, limit: int, where: str = "") -> str:
+    """Typed text that the audit log stores and terminals print: trimmed, at most `limit` characters,
+    and no control characters (an escape sequence in a name could rewrite what an auditor sees)."""
+    value = value.strip()
+    if len(value) > limit:
+        raise TransitionRefused(f"{where}{what} expected at most {limit} characters, got {len(value):,}")
+    bad = sorted({f"U+{ord(c):04X}" for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")})
+    if bad:
+        raise TransitionRefused(f"{where}{what} expected printable text, got control characters {', '.join(bad)}")
+    return value

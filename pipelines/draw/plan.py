@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +170,21 @@ class Plan:
 def plan_id_for(as_of: dt.date, commitment: str) -> str:
     """DRAW-<as-of date>-<first 12 hex of the commitment>: one id per set of inputs."""
     return f"DRAW-{as_of:%Y%m%d}-{commitment[:12]}"
+
+
+PLAN_ID = re.compile(r"DRAW-[0-9]{8}-[0-9a-f]{12}")
+
+
+class PlanIdError(ValueError):
+    """Not a plan id: ids name folders, so anything else is refused before a path is built."""
+
+
+def check_plan_id(plan_id: str) -> str:
+    """The id as given, if it has the form plan_id_for makes; refused otherwise (e.g. `../x`)."""
+    if not PLAN_ID.fullmatch(plan_id):
+        shown = plan_id if len(plan_id) <= 60 else plan_id[:60] + "…"
+        raise PlanIdError(f"expected a plan id like DRAW-20250701-0123456789ab, got {shown!r}")
+    return plan_id
 
 
 def prepare(inputs: PlanInputs) -> Prepared:

@@ -164,13 +164,14 @@ def test_draw_verify_export_record_status_publish(home: Path) -> None:
     assert code == 2 and "only a plan with recorded results" in refused["output"]
 
     code, audit = run(home, "audit", plan_id)
-    assert [e["action"] for e in audit["events"]] == ["commit", "draw", "verify", "record", "record", "publish"]
+    actions = ["commit", "draw started", "draw", "verify", "record", "record", "publish"]
+    assert [e["action"] for e in audit["events"]] == actions
     assert audit["events"][0]["actor"] == "张科长" and set(audit["events"][0]["detail"]["input_hashes"]) >= {
         "eligible",
         "design",
         "roster",
     }
-    assert audit["events"][1]["detail"]["single_step"] is True
+    assert audit["events"][2]["detail"]["single_step"] is True
 
 
 def _writable_copy(folder: Path, to: Path) -> Path:
@@ -192,7 +193,8 @@ def test_verify_fails_loudly_on_a_changed_input(home: Path, tmp_path: Path) -> N
     design = pd.read_parquet(copy / "outputs" / "design.parquet")
     design.loc[5, "pi"] = design.loc[5, "pi"] * 1.5
     design.to_parquet(copy / "outputs" / "design.parquet", index=False)
-    code, report = run(home, "verify", drawn["plan_id"], "--folder", str(copy))
+    published = ("--commitment", drawn["commitment"], "--public-value", LOTTERY)
+    code, report = run(home, "verify", drawn["plan_id"], "--folder", str(copy), *published)
     assert code == 1 and any(d.startswith("π differs: " + design.loc[5, "uscc"]) for d in report["differences"])
 
     # One roster row changed in the stored inputs: the commitment no longer matches.
@@ -200,8 +202,8 @@ def test_verify_fails_loudly_on_a_changed_input(home: Path, tmp_path: Path) -> N
     roster = pd.read_parquet(copy / "inputs" / "roster.parquet")
     roster.loc[0, "station_town"] = "别的镇"
     roster.to_parquet(copy / "inputs" / "roster.parquet", index=False)
-    code, report = run(home, "verify", drawn["plan_id"], "--folder", str(copy))
-    assert code == 1 and report["differences"][0].startswith("commitment: published")
+    code, report = run(home, "verify", drawn["plan_id"], "--folder", str(copy), *published)
+    assert code == 1 and report["differences"][0].startswith("inputs: the stored inputs hash to")
 
     # The original still verifies.
     code, report = run(home, "verify", drawn["plan_id"])
@@ -231,7 +233,7 @@ def test_two_phase_commit_then_draw_and_tampered_commitment_refused(home: Path) 
     assert code == 0 and drawn["plan_id"] == plan_id and drawn["commitment"] == committed["commitment"]
     assert not drawn["single_step"]
     code, again = run(home, "draw", "--plan", plan_id, "--public-value", "another value", "--actor", "王公证员")
-    assert code == 2 and "drawn already" in again["output"]
+    assert code == 2 and "a drawn plan is final" in again["output"] and LOTTERY in again["output"]
 
     # A second plan (other capacity) whose committed inputs are edited before the draw is refused.
     code, other = run(home, "commit", *DRAW[1:6], "25", *DRAW[7:], "--actor", "张科长")
@@ -243,7 +245,7 @@ def test_two_phase_commit_then_draw_and_tampered_commitment_refused(home: Path) 
     code, refused = run(home, "draw", "--plan", other["plan_id"], "--public-value", LOTTERY, "--actor", "王公证员")
     assert code == 2 and "expected the published commitment" in refused["output"]
     code, audit = run(home, "audit", other["plan_id"])
-    assert [e["action"] for e in audit["events"]] == ["commit", "draw refused"]
+    assert [e["action"] for e in audit["events"]] == ["commit", "draw started", "draw refused"]
     code, listed = run(home, "list")
     assert {p["plan_id"]: p["state"] for p in listed["plans"]} == {plan_id: "drawn", other["plan_id"]: "drafted"}
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from pipelines import plan_results, planning
 from pipelines.cli import app
 from pipelines.draw.policy import Capacity, DrawPolicy
-from pipelines.opsdb import OpsStore
+from pipelines.opsdb import OpsStore, default_url
 from pipelines.planning import DrawRequest, commit_plan, draw_committed
 from pipelines.settings import load_settings
 from tests.pipelines.draw.factories import tiny_plan_home
@@ -81,7 +81,7 @@ def test_a_blank_actor_is_refused_by_every_command_that_records_one(home: Path) 
     ):
         code, out = plan(home, *command)
         assert code == 2 and "needs an actor" in out["output"], command
-    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw"])
+    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw started", "draw"])
     events = plan(home, "audit")[1]["events"]
     assert all(e["actor"].strip() for e in events)
 
@@ -108,7 +108,7 @@ def test_impossible_dates_are_refused_and_change_nothing(home: Path) -> None:
     (home / "junk.csv").write_text("task_id,result,inspection_date\n1,未发现问题,2025-08-01junk\n", encoding="utf-8")
     code, out = plan(home, *record, "--file", str(home / "junk.csv"))
     assert code == 2 and "inspection date: expected a date YYYY-MM-DD, got '2025-08-01junk'" in out["output"]
-    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw"])
+    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw started", "draw"])
 
     rows = [f"{k},未发现问题,2025-08-{k:02d}" for k in range(1, 6)] + ["6,未按规定公示,2025-09-01"]
     (home / "results.csv").write_text("\n".join(["task_id,result,inspection_date", *rows]) + "\n", encoding="utf-8")
@@ -134,7 +134,7 @@ def test_record_stores_nothing_when_the_labels_cannot_be_written(home: Path, mon
     code, out = plan(home, *args)
     assert code == 2 and "cannot write the training labels" in out["output"]
     assert "nothing was recorded" in out["output"]
-    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw"])
+    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw started", "draw"])
 
     monkeypatch.undo()  # the folder is writable again: the same result is accepted
     code, recorded = plan(home, *args)
@@ -162,7 +162,7 @@ def test_result_files_that_cannot_be_read_are_one_line_errors(home: Path) -> Non
         assert code == 2 and message in out["output"], (name, out)
     code, out = plan(home, "record", plan_id, "--file", str(exported), "--actor", "李四")
     assert code == 2 and "no column result (检查结果) among ['任务编号'" in out["output"]
-    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw"])
+    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw started", "draw"])
 
     # GBK, as a Chinese Excel saves a CSV, is read.
     gbk = "任务编号,检查结果,检查日期\n1,未发现问题,2025-07-10\n"
@@ -203,12 +203,14 @@ def test_an_unwritable_plan_folder_leaves_the_plan_drafted_and_drawable(
     monkeypatch.undo()
     code, drawn = plan(home, "draw", "--plan", plan_id, "--public-value", "lottery 1", "--actor", "张科长")
     assert code == 0 and drawn["tasks"] == 6
-    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw failed", "draw"])
+    assert state_of(home, plan_id) == ("drawn", 0, ["commit", "draw started", "draw failed", "draw started", "draw"])
 
 
-def test_a_failed_database_write_leaves_no_folder_behind(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commit and draw write their folder, then the database; if the database fails, the folder goes
-    too, or the same inputs could never be committed (drawn) again."""
+def test_a_failed_database_write_is_completed_by_the_next_command(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commit writes its folder, then the database; if the database fails, the folder goes too, or
+    the same inputs could never be committed again. A draw whose database write fails keeps its
+    folder: the next command verifies it against the recorded commitment and started public value
+    and marks the plan drawn."""
     settings = load_settings(data_home=home)
     request = DrawRequest(dt.date(2025, 7, 1), "SJ-GS", Capacity(total=6), DrawPolicy(floor=0.05))
 
@@ -224,9 +226,12 @@ def test_a_failed_database_write_leaves_no_folder_behind(home: Path, monkeypatch
     monkeypatch.setattr(OpsStore, "mark_drawn", broken)
     with pytest.raises(RuntimeError, match="locked"):
         draw_committed(settings, committed.plan_id, "lottery 1", "张科长")
-    assert not (home / "lake" / "plans" / committed.plan_id).exists()
+    assert (home / "lake" / "plans" / committed.plan_id).exists()
+    assert OpsStore(default_url(home)).plan(committed.plan_id)["state"] == "drafted"
     monkeypatch.undo()
     assert draw_committed(settings, committed.plan_id, "lottery 1", "张科长").tasks == 6
+    log = OpsStore(default_url(home)).audit_log(committed.plan_id)
+    assert [e["action"] for e in log] == ["commit", "draw started", "draw"] and log[-1]["detail"]["recovered"]
 
 
 def test_a_notice_is_written_whole_or_not_at_all(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,6 +292,11 @@ def test_a_published_folder_is_verified_without_a_data_home(home: Path, tmp_path
     plan_id = drawn_plan(home)
     nowhere = tmp_path / "no-such-home"
     folder = home / "lake" / "plans" / plan_id
-    result = runner.invoke(app, ["--data-home", str(nowhere), "plan", "verify", plan_id, "--folder", str(folder)])
+    published = json.loads((folder / "outputs" / "plan.json").read_text(encoding="utf-8"))
+    command = ["--data-home", str(nowhere), "plan", "verify", plan_id, "--folder", str(folder)]
+    refused = runner.invoke(app, command)
+    assert refused.exit_code == 2 and "needs --commitment and --public-value" in refused.output
+    published_values = ["--commitment", published["commitment"], "--public-value", "lottery 1"]
+    result = runner.invoke(app, [*command, *published_values])
     assert result.exit_code == 0, result.output
     assert not nowhere.exists()

@@ -12,7 +12,7 @@ import pytest
 from pipelines.draw.eligible import last_inspection_facts
 from pipelines.draw.plan import draw_plan, write_plan
 from pipelines.draw.policy import AssignmentRules, Capacity, DrawPolicy
-from pipelines.draw.verify import verify_folder
+from pipelines.draw.verify import Recorded, verify_folder
 from pipelines.ingest.flow import IngestResult
 from pipelines.lake import current_version
 from pipelines.settings import Settings
@@ -53,4 +53,5 @@ def test_a_plan_drawn_from_the_ingested_city_verifies(
         rules=AssignmentRules(workload_cap=20, same_district=False),  # the small city has 60 inspectors
     )
     assert len(plan.tasks) == 40 and plan.excluded
-    assert verify_folder(write_plan(plan, tmp_path)).ok
+    recorded = Recorded(plan.plan_id, plan.commitment, plan.public_value)
+    assert verify_folder(write_plan(plan, tmp_path), recorded).ok

@@ -13,9 +13,9 @@ from pipelines.opsdb import OpsStore
 
 def test_the_table_allows_only_the_documented_path() -> None:
     allowed = {(a.value, b.value) for a, targets in ALLOWED.items() for b in targets}
-    assert allowed == {("drafted", "drawn"), ("drawn", "recording"), ("recording", "recording"),
-                       ("recording", "published")}  # fmt: skip
-    with pytest.raises(TransitionRefused, match="allowed from drafted: drawn"):
+    assert allowed == {("drafted", "drawn"), ("drafted", "withdrawn"), ("drawn", "recording"),
+                       ("recording", "recording"), ("recording", "published")}  # fmt: skip
+    with pytest.raises(TransitionRefused, match="allowed from drafted: drawn, withdrawn"):
         check_transition(PlanState.DRAFTED, PlanState.PUBLISHED, "P1")
     with pytest.raises(TransitionRefused, match="nothing \\(final state\\)"):
         check_transition(PlanState.PUBLISHED, PlanState.RECORDING, "P1")

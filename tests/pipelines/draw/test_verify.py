@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.draw.plan import PlanInputs, draw_plan, write_plan
-from pipelines.draw.verify import verify, verify_folder
+from pipelines.draw.plan import Plan, PlanInputs, draw_plan, write_plan
+from pipelines.draw.verify import Recorded, verify, verify_folder
 from pipelines.settings import PROJECT_ROOT
 from tests.pipelines.draw.factories import plan_arguments
 
@@ -21,6 +21,10 @@ LOTTERY = "2025-07-05 双色球 03 11 17 22 28 31 + 09"
 
 def stored_inputs(**changes: object) -> PlanInputs:
     return PlanInputs.build(**(plan_arguments() | changes))
+
+
+def recorded(plan: Plan) -> Recorded:
+    return Recorded(plan.plan_id, plan.commitment, plan.public_value)
 
 
 @settings(max_examples=25, deadline=None)
@@ -37,7 +41,7 @@ def test_a_changed_pi_is_caught() -> None:
     report = verify(stored_inputs(), LOTTERY, dataclasses.replace(plan, tasks=(forged, *plan.tasks[1:])))
     assert not report.ok
     assert report.differences == (
-        f"task differs: task {forged.task_id} ({forged.uscc}): π published {forged.pi!r}, re-run {plan.tasks[0].pi!r}",
+        f"tasks: task differs: task {forged.task_id}: pi stored {forged.pi!r}, re-run {plan.tasks[0].pi!r}",
     )
 
 
@@ -54,29 +58,31 @@ def test_a_changed_public_value_is_caught() -> None:
     plan = draw_plan(public_value=LOTTERY, **plan_arguments())
     report = verify(stored_inputs(), LOTTERY.replace("09", "10"), plan)
     assert [d.split(":")[0] for d in report.differences[:2]] == ["public value", "seed"]
-    assert any(d.startswith("published target not drawn") or d.startswith("task differs") for d in report.differences)
+    assert any(d.startswith("tasks: task differs") for d in report.differences)
 
 
 def test_a_folder_verifies_and_a_tampered_folder_does_not(tmp_path: Path) -> None:
-    folder = write_plan(draw_plan(public_value=LOTTERY, **plan_arguments()), tmp_path)
-    assert verify_folder(folder).ok
+    plan = draw_plan(public_value=LOTTERY, **plan_arguments())
+    folder = write_plan(plan, tmp_path)
+    assert verify_folder(folder, recorded(plan)).ok
     tasks_file = folder / "outputs" / "tasks.parquet"
     tasks = pd.read_parquet(tasks_file)
     tasks.loc[0, "inspector_2"] = "ZF0000"
     os.chmod(tasks_file, 0o644)
     tasks.to_parquet(tasks_file, index=False)
-    report = verify_folder(folder)
-    assert len(report.differences) == 1 and "inspectors published" in report.differences[0]
+    report = verify_folder(folder, recorded(plan))
+    assert len(report.differences) == 1 and "inspectors stored" in report.differences[0]
 
 
 def test_a_tampered_design_file_is_caught(tmp_path: Path) -> None:
-    folder = write_plan(draw_plan(public_value=LOTTERY, **plan_arguments()), tmp_path)
+    plan = draw_plan(public_value=LOTTERY, **plan_arguments())
+    folder = write_plan(plan, tmp_path)
     design_file = folder / "outputs" / "design.parquet"
     design = pd.read_parquet(design_file)
     design.loc[3, "pi"] = design.loc[3, "pi"] * 2  # e.g. to shrink a Horvitz–Thompson weight
     os.chmod(design_file, 0o644)
     design.to_parquet(design_file, index=False)
-    report = verify_folder(folder)
+    report = verify_folder(folder, recorded(plan))
     assert len(report.differences) == 1 and report.differences[0].startswith(f"π differs: {design.loc[3, 'uscc']}")
 
 
