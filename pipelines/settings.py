@@ -56,6 +56,9 @@ class IngestSettings(_Section):
     parallel_from_mib: int = Field(
         256, ge=0, description="with workers = 0: one process per core once the extracts reach this size, else 1"
     )
+    max_field_mib: float = Field(
+        1.0, gt=0, description="a CSV value longer than this (MiB) quarantines its row; the rest of the file is read"
+    )
 
 
 class ProfileSettings(_Section):

@@ -8,6 +8,9 @@ and reason for the quarantine.
 
 Records are numbered from 0 in file order, damaged ones included, so a record keeps its number
 whichever path read the file. Lines are the file's lines, from 1 (the header is line 1).
+
+However long a record, Arrow reads it: its blocks grow until the record fits in one. A value
+longer than the field-size limit (`ingest.max_field_mib`) rejects its record, with the reason.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import gzip
 import re
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import AnyStr
 
@@ -31,6 +34,9 @@ from pipelines.ingest.contracts import Contract
 
 NOT_UTF8 = "不是有效的 UTF-8 文本 / not valid UTF-8"
 NUL_BYTE = "含有 NUL 字节 / contains a NUL byte"
+FIELD_TOO_LONG = "字段过长 / value too long"
+MAX_FIELD_BYTES = 1 << 20  # the default of `ingest.max_field_mib`
+FIRST_BLOCK_BYTES = 1 << 20  # Arrow's default block size, enough for all but outsized records
 MALFORMED_COLUMNS = ["row", "line", "reason", "text"]
 
 
@@ -50,8 +56,13 @@ class CsvRecords:
     malformed: pd.DataFrame  # MALFORMED_COLUMNS: damaged lines, each with its reason and text
 
 
-def read_csv_records(path: Path, contract: Contract) -> CsvRecords:
-    """Every record of a CSV extract, under the header's column names."""
+def read_csv_records(path: Path, contract: Contract, max_field_bytes: int = MAX_FIELD_BYTES) -> CsvRecords:
+    """Every record of a CSV extract, under the header's column names; a record with a value
+    longer than `max_field_bytes` gets a note that rejects it."""
+    return _note_long_fields(_read_records(path, contract), max_field_bytes)
+
+
+def _read_records(path: Path, contract: Contract) -> CsvRecords:
     data = _decompressed(path)
     header_end = data.find(b"\n")
     body = len(data) if header_end < 0 else header_end + 1
@@ -87,6 +98,25 @@ def _line_numbers(table: pa.Table, data: bytes, body: int, strict: set[str]) -> 
     if data.count(b'"', body) % 2:  # a quote left open may have run a record on over good lines
         return None
     return 2 + np.arange(n) + np.cumsum(breaks) - breaks
+
+
+def _note_long_fields(records: CsvRecords, limit: int) -> CsvRecords:
+    """The records, with a note on each that holds a value longer than `limit` bytes: a field of
+    megabytes is no department's data (an embedded file, a runaway export) and must not reach
+    bronze, but its row is quarantined whole rather than lost with the file."""
+    found: list[tuple[str, np.ndarray]] = []
+    for name, column in zip(records.table.column_names, records.table.columns, strict=True):
+        lengths = pc.binary_length(column)
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > limit:
+            found.append((name, pc.fill_null(lengths, 0).to_numpy()))
+    if not found:
+        return records
+    notes = np.full(records.table.num_rows, "", dtype=object) if records.notes is None else records.notes.copy()
+    for name, sizes in found:
+        for i in np.flatnonzero(sizes > limit):
+            notes[i] += f"{FIELD_TOO_LONG}: {name} is {sizes[i]:,} bytes, over the {limit:,} of ingest.max_field_mib; "
+    return replace(records, notes=notes)
 
 
 def _decompressed(path: Path) -> bytes:
@@ -127,12 +157,31 @@ def _parse(
     data: bytes, start: int, end: int, names: list[str], on_invalid: InvalidRowHandler | None = None
 ) -> pa.Table:
     """Arrow's parse of data[start:end], every column as text. Without `on_invalid` a bad row
-    raises and the read is multithreaded; with it, serial, so that rows are numbered."""
+    raises and the read is multithreaded; with it, serial, so that rows are numbered.
+
+    Arrow reads in blocks, and with line breaks allowed in values it cannot split a record that
+    spans more than about two of them ("straddling object straddles two block boundaries"): one
+    value of 2 MB made a whole file unreadable. Then it reads again in blocks four times larger,
+    up to one block for the whole range. `on_invalid` sees the same records, with the same
+    numbers, again."""
     if start >= end:
         return pa.schema([(n, pa.string()) for n in names]).empty_table()
+    block = FIRST_BLOCK_BYTES
+    while True:
+        try:
+            return _parse_in_blocks(data, start, end, names, on_invalid, block)
+        except pa.ArrowInvalid as err:
+            if "straddl" not in str(err) or block >= end - start:
+                raise
+            block *= 4
+
+
+def _parse_in_blocks(
+    data: bytes, start: int, end: int, names: list[str], on_invalid: InvalidRowHandler | None, block: int
+) -> pa.Table:
     return pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(data).slice(start, end - start)),
-        read_options=pacsv.ReadOptions(column_names=names, use_threads=on_invalid is None),
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=on_invalid is None, block_size=block),
         # Complaint texts may hold line breaks inside quotes, as 12315 exports do.
         parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
         # Every column as text: the contract, not the CSV reader, decides types.

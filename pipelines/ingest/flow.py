@@ -285,7 +285,7 @@ def _ingest_source(
             reasons[f"refused file: {refused}"] += 1
             continue
         try:
-            batch = read_extract(path, contract)
+            batch = read_extract(path, contract, int(settings.ingest.max_field_mib * (1 << 20)))
         except UnreadableExtract as err:
             # The file is kept byte for byte in the quarantine; nothing in it is lost.
             _keep_file(path, q_dir)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.ingest.contracts import ColumnSpec, Contract
-from pipelines.ingest.csv_records import MALFORMED_COLUMNS, UnreadableExtract, read_csv_records
+from pipelines.ingest.csv_records import MALFORMED_COLUMNS, MAX_FIELD_BYTES, UnreadableExtract, read_csv_records
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日")
 TRUE_WORDS = {"true", "1", "是", "t", "yes"}
@@ -42,11 +42,12 @@ class RawBatch:
     # raw text (a file whose header is not the contract's has only these)
 
 
-def read_extract(path: Path, contract: Contract) -> RawBatch:
-    """Read a CSV or Parquet extract as strings under the contract's column names."""
+def read_extract(path: Path, contract: Contract, max_field_bytes: int = MAX_FIELD_BYTES) -> RawBatch:
+    """Read a CSV or Parquet extract as strings under the contract's column names; a CSV record
+    with a value longer than `max_field_bytes` is noted for the quarantine."""
     try:
         if contract.meta.format == "csv":
-            records = read_csv_records(path, contract)
+            records = read_csv_records(path, contract, max_field_bytes)
             table, rows, lines = records.table, records.rows, records.lines
             notes, malformed = records.notes, records.malformed
         else:
