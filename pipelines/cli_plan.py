@@ -325,13 +325,17 @@ def plan_export(
     out: Annotated[Path | None, typer.Option(help="write a copy here (default: the plan folder's own file)")] = None,
 ) -> None:
     """The task list with Chinese headers (no credit class, score or inclusion probability)."""
-    from pipelines.cli import EXIT_OK, exit_2_on, finish
-    from pipelines.planning import export_tasks
+    from pipelines.cli import EXIT_DATA, EXIT_OK, err, exit_2_on, finish
+    from pipelines.planning import ExportTamperedError, export_tasks
 
     state: State = ctx.obj
     settings = state.settings()
-    with exit_2_on(LookupError, ValueError, OSError):
-        path = export_tasks(settings, plan, fmt, out)
+    try:
+        with exit_2_on(LookupError, ValueError, OSError):
+            path = export_tasks(settings, plan, fmt, out)
+    except ExportTamperedError as error:  # the data failed a check: exit 1, as verify does
+        err.print(f"[red]{printable(error)}[/red]")
+        raise typer.Exit(EXIT_DATA) from error
     finish(state, {"command": "plan export", "plan_id": plan, "path": str(path)}, f"task list: {path}", None, EXIT_OK)
 
 
@@ -481,7 +485,7 @@ def plan_audit(
     from pipelines.planning import store
 
     state: State = ctx.obj
-    with exit_2_on(ValueError):
+    with exit_2_on(LookupError):
         plan = None if plan is None else check_plan_id(plan)
     ops = store(state.settings())
     chain = ops.verify_audit_chain()

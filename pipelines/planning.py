@@ -72,6 +72,7 @@ from pipelines.faults import fault_point
 from pipelines.lake import current_version
 from pipelines.opsdb import OpsStore, default_url, now
 from pipelines.settings import Settings
+from pipelines.spreadsheets import write_csv, write_excel
 from pipelines.storage import replace_dir, staging_dir
 
 
@@ -439,6 +440,7 @@ def _mark_drawn(ops: OpsStore, plan: Plan, out: Path, actor: str, single_step: b
         "tasks": len(plan.tasks),
         "single_step": single_step,
     }
+    detail["exports"] = {p.name: _sha256_file(p) for p in sorted((out / "exports").iterdir())}
     if recovered:
         detail["recovered"] = "the folder of an interrupted draw, verified against the recorded commitment"
     ops.mark_drawn(plan.plan_id, changes, _task_rows(plan), actor, detail)
@@ -564,18 +566,36 @@ def _task_rows(plan: Plan) -> list[dict[str, Any]]:
 
 # --- verify and export ----------------------------------------------------------------------------
 def export_tasks(settings: Settings, plan_id: str, fmt: str, out: Path | None) -> Path:
-    """The task list (Chinese headers, no class, score or π). Without `out`, the plan folder's own copy."""
-    open_plan(settings, plan_id)
+    """The task list (Chinese headers, no class, score or π). Without `out`, the plan folder's own copy.
+
+    The file must be byte for byte the one whose SHA-256 the audit log's draw row recorded: an
+    export edited in the lake is refused, not served (`plan verify` then says what changed)."""
+    ops, _ = open_plan(settings, plan_id)
     folder = plan_folder(settings, plan_id)
     if fmt not in ("csv", "xlsx"):
         raise ValueError(f"expected format csv or xlsx, got {fmt!r}")
     stored = folder / "exports" / f"任务清单.{fmt}"
+    draws = [e for e in ops.audit_log(plan_id) if e["action"] == "draw"]
+    recorded = draws[-1]["detail"].get("exports", {}).get(stored.name) if draws else None
+    if recorded is not None and _sha256_file(stored) != recorded:
+        raise ExportTamperedError(
+            f"{stored} is not the task list recorded at the draw (SHA-256 {recorded[:12]}…); it is not served. "
+            f"Run `regulens plan verify {plan_id}` to see what changed"
+        )
     if out is None:
         return stored
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(stored, out)
     out.chmod(0o644)
     return out
+
+
+class ExportTamperedError(Exception):
+    """A stored export no longer matches the hash recorded when the plan was drawn."""
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # --- status and publication -----------------------------------------------------------------------
@@ -676,13 +696,13 @@ def publish_plan(settings: Settings, plan_id: str, on: dt.date, actor: str, *, t
             "内容": [plan_id, on.isoformat(), status["inspection_end"], status["publication_deadline"]],
         }
     )
+    batch = batch_table(same_batch(ops, plan["item_code"], plan["as_of"]))
     folder = settings.lake_dir / "notices" / plan_id
-    csv_name, xlsx_name = "抽查结果公示.csv", "抽查结果公示.xlsx"
-    with staging_dir(folder) as stage:  # both files or neither
-        notice.to_csv(stage / csv_name, index=False, encoding="utf-8-sig")
-        with pd.ExcelWriter(stage / xlsx_name, engine="openpyxl") as writer:
-            notice.to_excel(writer, sheet_name="抽查结果", index=False)
-            info.to_excel(writer, sheet_name="公示信息", index=False)
+    csv_name, xlsx_name, batch_name = "抽查结果公示.csv", "抽查结果公示.xlsx", "同批承诺.csv"
+    with staging_dir(folder) as stage:  # every file or none
+        write_csv(notice, stage / csv_name)
+        write_csv(batch, stage / batch_name)
+        write_excel({"抽查结果": notice, "公示信息": info, "同批承诺": batch}, stage / xlsx_name)
         replace_dir(stage, folder)
     csv_path, xlsx_path = folder / csv_name, folder / xlsx_name
     late = on > dt.date.fromisoformat(status["publication_deadline"])
@@ -700,7 +720,32 @@ def publish_plan(settings: Settings, plan_id: str, on: dt.date, actor: str, *, t
         "late": late,
         "csv": str(csv_path),
         "xlsx": str(xlsx_path),
+        "same_item_and_date": len(batch),
     }
+
+
+BATCH_HEADERS = {
+    "plan_id": "计划编号",
+    "commitment": "承诺值",
+    "committed_at": "承诺时间(UTC)",
+    "state": "状态",
+    "public_value": "公开随机值",
+    "withdraw_reason": "撤回原因",
+}
+
+
+def batch_table(batch: list[dict[str, Any]]) -> pd.DataFrame:
+    """Every commitment made for the notice's item and as-of date, withdrawn ones with their reason:
+    the public sees whether a plan was chosen among several (commitment grinding)."""
+    rows = [
+        {
+            **{k: ("" if p.get(k) is None else str(p[k])) for k in BATCH_HEADERS},
+            "committed_at": f"{p['committed_at']:%Y-%m-%d %H:%M:%S}",
+            "state": STATE_ZH[PlanState(p["state"])],
+        }
+        for p in batch
+    ]
+    return pd.DataFrame(rows, columns=list(BATCH_HEADERS)).rename(columns=BATCH_HEADERS)
 
 
 def list_plans(settings: Settings) -> list[dict[str, Any]]:

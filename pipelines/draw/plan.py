@@ -175,7 +175,7 @@ def plan_id_for(as_of: dt.date, commitment: str) -> str:
 PLAN_ID = re.compile(r"DRAW-[0-9]{8}-[0-9a-f]{12}")
 
 
-class PlanIdError(ValueError):
+class PlanIdError(LookupError):
     """Not a plan id: ids name folders, so anything else is refused before a path is built."""
 
 
