@@ -285,14 +285,17 @@ def commit_plan(settings: Settings, request: DrawRequest, actor: str) -> Committ
     plan_id = plan_id_for(inputs.as_of, prepared.commitment)
     final = commitments_dir(settings) / plan_id
     ops = store(settings)
-    if final.exists() or ops.has_plan(plan_id):
+    if ops.has_plan(plan_id):
         raise FileExistsError(f"these inputs were already committed as plan {plan_id} ({final})")
+    if final.exists():  # a commit killed between its folder and its database row: nothing was committed
+        shutil.rmtree(final)
     _refuse_a_second_open_commitment(ops, item, inputs.as_of)
     with staging_dir(final) as stage:
         _write_inputs(inputs, stage / "inputs")
         document = {"commitment": prepared.commitment, "manifest": prepared.manifest}
         (stage / "commitment.json").write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
         stage.rename(final)
+    fault_point("commit:after_folder")
     design = prepared.design.frame
     row = {
         "plan_id": plan_id,
@@ -390,9 +393,10 @@ def draw_committed(settings: Settings, plan_id: str, public_value: str, actor: s
     actor = check_actor(actor, check_plan_id(plan_id))
     public_value = check_free_text(public_value, "--public-value", MAX_FREE_TEXT, f"plan {plan_id}: ")
     ops = store(settings)
-    if reconcile_draw(settings, ops, plan_id):
-        return _drawn_from_folder(settings, ops, plan_id, public_value)
+    reconcile_draw(settings, ops, plan_id)
     row = ops.plan(plan_id)
+    if row["state"] != PlanState.DRAFTED.value and row["public_value"] == public_value:
+        return _drawn_from_folder(settings, ops, plan_id, public_value)  # a re-run after a crash: same answer
     ops.start_draw(plan_id, public_value, actor)
     fault_point("draw:after_start")
     inputs = read_inputs(commitments_dir(settings) / plan_id)
@@ -506,8 +510,8 @@ def open_plan(settings: Settings, plan_id: str) -> tuple[OpsStore, dict[str, Any
 
 
 def _drawn_from_folder(settings: Settings, ops: OpsStore, plan_id: str, public_value: str) -> Drawn:
-    """A draw re-run after a crash that the reconciliation completed: the same value returns the
-    drawn plan; another value is refused (the plan is drawn)."""
+    """The drawn plan, for a draw re-run with the value it was drawn with (after a crash, the
+    operator cannot know whether the first run finished); nothing is written again."""
     row = ops.plan(plan_id)
     if row["public_value"] != public_value:
         raise _drawn_meanwhile(ops, plan_id, public_value)
