@@ -8,17 +8,20 @@ prefixed with a single quote, so that the spreadsheet shows it as text. Numbers,
 and empty cells are left as they are. In .xlsx a neutralised string never starts with `=`, so
 openpyxl stores it as a string (`write_excel` also turns any formula cell it finds back into text).
 
-Every text cell of a CSV is also put in double quotes (numbers are not, so they stay numbers):
-pandas does not quote a field that holds a bare carriage return, and a spreadsheet ends the row
-there, so `ACME\r=1+1` would otherwise become a second row whose first cell is a formula.
+A CSV is written as pandas writes it (minimal quoting), so that a file without dangerous text is
+byte for byte what it was before this module (`plan verify` compares task lists byte for byte).
+One exception: pandas (Python < 3.13) does not quote a field holding a bare carriage return, and
+a spreadsheet ends the row there, so `ACME\r=1+1` would become a second row whose first cell is a
+formula; when any text cell holds a carriage return, every text cell is quoted (numbers are not).
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -44,15 +47,23 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _quoting(frame: pd.DataFrame) -> Literal[0, 2]:
+    """QUOTE_MINIMAL, unless a text cell or label holds a carriage return: then QUOTE_NONNUMERIC."""
+    values = itertools.chain(frame.columns, frame.to_numpy(dtype=object).ravel())
+    return csv.QUOTE_NONNUMERIC if any(isinstance(v, str) and "\r" in v for v in values) else csv.QUOTE_MINIMAL
+
+
 def csv_text(frame: pd.DataFrame) -> str:
     """The frame as CSV text (no index), neutralised: for MLflow table artifacts (`log_text`)."""
-    return safe_frame(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+    safe = safe_frame(frame)
+    return safe.to_csv(index=False, quoting=_quoting(safe))
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, encoding: str = "utf-8-sig") -> None:
     """The frame as CSV (no index), neutralised. UTF-8 with a byte-order mark by default, so that
     Excel opens Chinese headers correctly."""
-    safe_frame(frame).to_csv(path, index=False, encoding=encoding, quoting=csv.QUOTE_NONNUMERIC)
+    safe = safe_frame(frame)
+    safe.to_csv(path, index=False, encoding=encoding, quoting=_quoting(safe))
 
 
 def write_excel(sheets: Mapping[str, pd.DataFrame], path: Path) -> None:

@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 
 from models.registry import connect
 from pipelines.cli import app
-from pipelines.spreadsheets import neutralise, safe_frame, write_excel
+from pipelines.spreadsheets import csv_text, neutralise, safe_frame, write_csv, write_excel
 from tests.pipelines.draw.factories import eligible_frame, tiny_plan_home
 
 runner = CliRunner(env={"TERMINAL_WIDTH": "200", "COLUMNS": "200"})
@@ -158,6 +158,16 @@ def test_numeric_cells_stay_numbers_in_excel(tmp_path: Path) -> None:
     assert {c.data_type for row in sheet.iter_rows(min_row=2) for c in row[1:]} == {"n"}
 
 
+def test_a_harmless_csv_is_byte_for_byte_what_pandas_wrote_before(tmp_path: Path) -> None:
+    """`plan verify` compares a plan's 任务清单.csv byte for byte with a fresh export: plans drawn
+    before the neutraliser must still verify."""
+    frame = pd.DataFrame({"企业名称": ["测试企业0", 'a "quoted", name', "line\nbreak"], "x": [1.5, -2.0, 3.25]})
+    write_csv(frame, tmp_path / "new.csv")
+    frame.to_csv(tmp_path / "old.csv", index=False, encoding="utf-8-sig")
+    assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
+    assert csv_text(frame) == frame.to_csv(index=False)
+
+
 def test_safe_frame_leaves_numbers_dates_and_missing_values_alone() -> None:
     frame = pd.DataFrame({"text": ["=a", None, "b"], "n": [-1.0, float("nan"), 2.0],
                           "day": pd.to_datetime(["2025-01-01", None, "2025-01-03"]), "mixed": [-3, "+x", None]})
@@ -205,7 +215,7 @@ WRITES_A_SHEET = re.compile(
 )
 ALLOWED = {
     "pipelines/spreadsheets.py": "the safe writers themselves",
-    "pipelines/synthetic/extracts.py": "the synthetic city's raw department extracts: inputs, written as a department would",
+    "pipelines/synthetic/extracts.py": "the synthetic city's raw extracts: inputs, written as a department would",
 }
 
 
