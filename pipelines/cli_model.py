@@ -115,6 +115,7 @@ def train(
     options = TrainOptions(horizon_days=horizon, n_folds=folds or 3, factors=factors or 12, label_policy=policy)
     with exit_2_on(FileNotFoundError, ValueError):
         follow_moved_home(settings.data_home / "mlflow")  # a registry problem is said before training, not after
+        closed = _close_interrupted(settings)
         result = run_training(settings, options, progress=lambda m: err.print(f"[dim]{m}[/dim]"))
     holdout_X = load_frame(settings, [result.holdout_fold.test], horizon, columns=result.factors)[result.factors]
     with exit_2_on(FileNotFoundError):
@@ -130,9 +131,11 @@ def train(
         "command": "train", **logged, "factors": result.factors, "stability": result.stability,
         "holdout_as_of": result.holdout_fold.test.isoformat(), "snapshot_id": result.snapshot.snapshot_id,
         "headline_at_5pct": head, "factor_curve": result.curve.to_dict(orient="records"), "seconds": result.seconds,
+        "interrupted_runs_closed": closed,
     }
     title = (f"registered {logged['model_uri']} as challenger; {len(result.factors)} factors (stability "
-             f"{result.stability:.2f}); holdout AUC {head['auc']:.3f}; `regulens model promote` to make it champion")
+             f"{result.stability:.2f}); holdout AUC {head['auc']:.3f}; `regulens model promote` to make it champion"
+             + _closed_note(closed))
     finish(state, summary, title, table, EXIT_OK)
 
 
@@ -160,6 +163,7 @@ def _train_events(
         pop = (column.strip(), value.strip())
     with exit_2_on(FileNotFoundError, ValueError):
         follow_moved_home(settings.data_home / "mlflow")  # a registry problem is said before training, not after
+        closed = _close_interrupted(settings)
         options = options_from_spec(event_spec(settings), cutoff=cutoff, n_folds=folds, factors=factors, population=pop)
         result = train_events(settings, options)
         report = None
@@ -174,7 +178,7 @@ def _train_events(
     table = None
     summary: dict = {"command": "train", **logged, "options": options.describe(), "cv_auc": result.cv_auc,
                      "factors": result.factors, "rows": result.rows, "scores": str(scores_path),
-                     "seconds": result.seconds}
+                     "seconds": result.seconds, "interrupted_runs_closed": closed}
     if report is not None:
         shown = benchmark_frame(report)
         unscored = f"; {report.missing_scores:,} benchmark rows not compared (before the cut-off or unscored)"
@@ -186,8 +190,21 @@ def _train_events(
         summary["label_agreement"] = report.label_agreement
         summary["benchmark_rows_not_compared"] = report.missing_scores
     title = (f"registered {logged['model_uri']} as challenger; {len(result.factors)} factors; cross-validated AUC "
-             f"{result.cv_auc:.3f}; scored {len(result.scores):,} events from {options.cutoff} ({scores_path})")
+             f"{result.cv_auc:.3f}; scored {len(result.scores):,} events from {options.cutoff} ({scores_path})"
+             + _closed_note(closed))
     finish(state, summary, title, table, EXIT_OK)
+
+
+def _close_interrupted(settings: Settings) -> list[str]:
+    """Before training: runs left RUNNING by a killed trainer on this host become FAILED (run_owner)."""
+    from models.registry import connect
+    from pipelines.modelling.run_owner import close_interrupted_runs
+
+    return close_interrupted_runs(connect(settings.data_home / "mlflow"), "regulens train")
+
+
+def _closed_note(closed: list[str]) -> str:
+    return f"; closed {len(closed)} interrupted run(s) as FAILED: {', '.join(closed)}" if closed else ""
 
 
 def score(
@@ -234,10 +251,12 @@ def explain(
 def model_list(ctx: typer.Context) -> None:
     """Registered versions with their aliases, holdout and promotion decisions."""
     from models.registry import MODEL_NAME, connect
+    from pipelines.modelling.run_owner import close_interrupted_runs
 
     state: State = ctx.obj
     with exit_2_on(FileNotFoundError):
         client = connect(state.settings().data_home / "mlflow")
+    closed = close_interrupted_runs(client, "regulens model list")
     versions = client.search_model_versions(f"name = '{MODEL_NAME}'")
     table = Table("version", "aliases", "holdout", "auc", "decision", title=MODEL_NAME)
     rows = []
@@ -249,7 +268,8 @@ def model_list(ctx: typer.Context) -> None:
                      "promotion_decision": v.tags.get("promotion_decision")})
         table.add_row(str(v.version), ", ".join(v.aliases), v.tags.get("holdout_as_of", ""), f"{auc:.3f}",
                       v.tags.get("promotion_decision", ""))
-    finish(state, {"command": "model list", "versions": rows}, f"{len(rows)} version(s)", table, EXIT_OK)
+    finish(state, {"command": "model list", "versions": rows, "interrupted_runs_closed": closed},
+           f"{len(rows)} version(s)" + _closed_note(closed), table, EXIT_OK)
 
 
 @model_app.command("promote")

@@ -20,6 +20,7 @@ from models.registry import MODEL_NAME, connect  # noqa: E402
 from pipelines.lake import new_version, publish_version  # noqa: E402
 from pipelines.modelling.benchmark import BenchmarkReport, gain_figure  # noqa: E402
 from pipelines.modelling.events import EventTrainResult  # noqa: E402
+from pipelines.modelling.run_owner import owner_tags  # noqa: E402
 from pipelines.modelling.tracking import code_version, log_tables, register_challenger  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
 from pipelines.storage import write_parquet_atomic, write_text_atomic  # noqa: E402
@@ -50,7 +51,7 @@ def save_benchmark(settings: Settings, report: BenchmarkReport, options: dict) -
 
 def log_event_training(settings: Settings, result: EventTrainResult, report: BenchmarkReport | None) -> dict:
     client = connect(settings.data_home / "mlflow")
-    with mlflow.start_run(run_name=f"train-events-before-{result.options.cutoff}") as run:
+    with mlflow.start_run(run_name=f"train-events-before-{result.options.cutoff}", tags=owner_tags()) as run:
         mlflow.log_params({**result.options.describe(), "jurisdiction": settings.jurisdiction,
                            "factors_used": len(result.factors), "code_version": code_version(),
                            **{f"rows_{k}": v for k, v in result.rows.items()}})

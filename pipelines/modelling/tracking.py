@@ -22,6 +22,7 @@ from mlflow import MlflowClient  # noqa: E402
 from models.registry import CHALLENGER, MODEL_NAME, connect  # noqa: E402
 from pipelines.modelling.card import model_card  # noqa: E402
 from pipelines.modelling.data import load_catalogue  # noqa: E402,F401  (re-exported for callers)
+from pipelines.modelling.run_owner import owner_tags  # noqa: E402
 from pipelines.modelling.train import TrainResult  # noqa: E402
 from pipelines.settings import Settings  # noqa: E402
 from pipelines.spreadsheets import csv_text  # noqa: E402
@@ -42,7 +43,8 @@ def log_training(settings: Settings, result: TrainResult, holdout_X: pd.DataFram
     """One MLflow run for `result`; registers the model and gives it the `challenger` alias."""
     client = connect(settings.data_home / "mlflow")
     report = result.report
-    with mlflow.start_run(run_name=f"train-{result.holdout_fold.test}") as run:
+    # Tagged with this process at creation, so that a killed run is closed by the next start (run_owner).
+    with mlflow.start_run(run_name=f"train-{result.holdout_fold.test}", tags=owner_tags()) as run:
         mlflow.log_params(
             {
                 **{f"option.{k}": v for k, v in dataclasses.asdict(result.options).items() if k != "directions"},
