@@ -156,24 +156,43 @@ def generate(
 def ingest(
     ctx: typer.Context,
     source: Annotated[list[str] | None, typer.Option(help="only these sources (repeatable); default all")] = None,
+    accept_drop: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--accept-drop",
+            metavar="SOURCE",
+            help="publish SOURCE although its rows fell below ingest.min_row_ratio of the published version"
+            " (repeatable; needs --actor; recorded in the audit log and the ingest summary)",
+        ),
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="who accepts the drop (--accept-drop), for the audit log")] = None,
 ) -> None:
     """Validate every extract against its contract; write bronze Parquet and the quarantine."""
     from pipelines.ingest.contracts import ContractError
-    from pipelines.ingest.flow import ingest_all
+    from pipelines.ingest.flow import DropAcceptance, ingest_all
 
     state: State = ctx.obj
+    if accept_drop and not (actor or "").strip():
+        raise typer.BadParameter(
+            f"--accept-drop {' '.join(accept_drop)} needs --actor NAME: the audit log records who accepted the drop",
+            param_hint="--actor",
+        )
+    accept = DropAcceptance(frozenset(accept_drop or ()), (actor or "").strip())
     settings = state.settings(creates_home=True)
     with (
         exit_2_on(ContractError, prefix="contract error: "),
         exit_2_on(FileNotFoundError),
         progress_bar(state, "ingesting") as progress,
     ):
-        result = ingest_all(settings, sources=source, progress=progress)
+        result = ingest_all(settings, sources=source, progress=progress, accept=accept)
     table = Table(
         "source", "rows in", "accepted", "quarantined", "status", title="ingest: rows in = accepted + quarantined"
     )
     for s in result.sources:
         status = "ok" if s.ok else f"[red]FAILED[/red]: {s.failure}"
+        if s.accepted_drop:
+            drop = s.accepted_drop
+            status += f" (drop from {drop['previous_rows']:,} rows accepted by {drop['actor']})"
         table.add_row(s.source, f"{s.rows_in:,}", f"{s.rows_accepted:,}", f"{s.rows_quarantined:,}", status)
         for reason, count in list(s.reasons.items())[:3]:  # the commonest reasons, with their counts
             table.add_row("", "", "", f"[dim]{count:,}[/dim]", f"[dim]{reason}[/dim]")

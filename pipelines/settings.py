@@ -59,6 +59,13 @@ class IngestSettings(_Section):
     max_field_mib: float = Field(
         1.0, gt=0, description="a CSV value longer than this (MiB) quarantines its row; the rest of the file is read"
     )
+    min_row_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="a source whose accepted rows fall below this share of its published version's fails and keeps"
+        " that version, unless `regulens ingest --accept-drop SOURCE` accepts the drop; 0 = no check",
+    )
 
 
 class ProfileSettings(_Section):

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines.ingest.contracts import Contract, bronze_schema, load_contracts
 from pipelines.ingest.linking import NameAddressIndex
@@ -57,6 +58,9 @@ class SourceResult:
     extra_columns: list[str] = field(default_factory=list)
     failure: str | None = None
     linked_by_name_address: int = 0
+    # A fall in rows below ingest.min_row_ratio of the published version that the operator
+    # accepted (--accept-drop): the counts, the version replaced and who accepted it.
+    accepted_drop: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -89,11 +93,31 @@ class IngestResult:
         }
 
 
-def ingest_all(settings: Settings, sources: list[str] | None = None, progress: Progress | None = None) -> IngestResult:
+@dataclass(frozen=True)
+class DropAcceptance:
+    """Sources the operator allows to publish with fewer rows than ingest.min_row_ratio of their
+    published version (`regulens ingest --accept-drop SOURCE --actor NAME`), and who does so."""
+
+    sources: frozenset[str] = frozenset()
+    actor: str = ""
+
+
+def ingest_all(
+    settings: Settings,
+    sources: list[str] | None = None,
+    progress: Progress | None = None,
+    accept: DropAcceptance | None = None,
+) -> IngestResult:
+    accept = accept or DropAcceptance()
     contracts = load_contracts(settings.contracts_dir)
-    unknown = sorted(set(sources or []) - set(contracts))
+    unknown = sorted((set(sources or []) | accept.sources) - set(contracts))
     if unknown:
         raise FileNotFoundError(f"no contract for source(s) {unknown}; known sources: {sorted(contracts)}")
+    if accept.sources and not accept.actor.strip():
+        raise ValueError(
+            f"accepting a drop in rows of {sorted(accept.sources)} needs an actor (who accepts it),"
+            f" got {accept.actor!r}"
+        )
     if not settings.raw_dir.is_dir():
         raise FileNotFoundError(f"no extracts under {settings.raw_dir}; run `regulens generate` first")
     order = sorted(set(sources or contracts), key=lambda s: (s != "registration", s))  # as reported
@@ -110,7 +134,7 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
 
     # Registration first: the other sources are checked against the enterprises it lists.
     if "registration" in order:
-        result, accepted, ids = _ingest_source(settings, contracts["registration"], lake, None)
+        result, accepted, ids = _ingest_source(settings, contracts["registration"], lake, None, accept)
         finished(result, ids)
         # A registration extract that failed its check is not published: keep checking the
         # other sources against the previous good one.
@@ -121,7 +145,7 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
     workers = _worker_count(settings, rest, contracts)
     if workers == 1:
         for source in rest:
-            result, _, ids = _ingest_source(settings, contracts[source], lake, registry)
+            result, _, ids = _ingest_source(settings, contracts[source], lake, registry, accept)
             finished(result, ids)
     else:
         # Largest extracts first, so that no worker is left with a big one at the end.
@@ -133,7 +157,7 @@ def ingest_all(settings: Settings, sources: list[str] | None = None, progress: P
             workers, mp_context=multiprocessing.get_context(method), initializer=_share, initargs=(registry,)
         )
         try:
-            futures = [pool.submit(_ingest_shared, settings, contracts[s], lake) for s in rest]
+            futures = [pool.submit(_ingest_shared, settings, contracts[s], lake, accept) for s in rest]
             for future in as_completed(futures):
                 result, ids = future.result()
                 finished(result, ids)
@@ -244,8 +268,10 @@ def _share(registry: pd.DataFrame | None) -> None:
     sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
 
-def _ingest_shared(settings: Settings, contract: Contract, lake: _Lake) -> tuple[SourceResult, list[Any]]:
-    result, _, ids = _ingest_source(settings, contract, lake, _shared_registry)
+def _ingest_shared(
+    settings: Settings, contract: Contract, lake: _Lake, accept: DropAcceptance
+) -> tuple[SourceResult, list[Any]]:
+    result, _, ids = _ingest_source(settings, contract, lake, _shared_registry, accept)
     return result, ids
 
 
@@ -254,6 +280,7 @@ def _ingest_source(
     contract: Contract,
     lake: _Lake,
     registry: pd.DataFrame | None,
+    accept: DropAcceptance,
 ) -> tuple[SourceResult, pd.DataFrame | None, list[Any]]:
     """One source, file by file: the result, the accepted rows if it is registration, and the
     ids of its GX validation results."""
@@ -354,6 +381,8 @@ def _ingest_source(
             f"{source}: quarantined {share:.1%} of rows, above the {settings.ingest.max_quarantine_share:.1%}"
             " the settings allow (ingest.max_quarantine_share)"
         )
+    if result.ok:
+        _check_row_drop(settings, result, bronze / source, run_id, accept)
     # A source that failed its check keeps its previous bronze version in use, and the quarantine
     # that goes with it: CURRENT of both names the same run. This run's rejected rows stay
     # readable in its own folder, which the failure names.
@@ -368,6 +397,45 @@ def _ingest_source(
         pd.concat(accepted_parts, ignore_index=True) if source == "registration" and accepted_parts else None
     )
     return result, registry_frame, validations
+
+
+def _check_row_drop(
+    settings: Settings, result: SourceResult, table_dir: Path, run_id: str, accept: DropAcceptance
+) -> None:
+    """Fail the source if its rows fell below ingest.min_row_ratio of the published version's
+    (a header-only extract would publish an empty table), unless the operator accepted the drop:
+    then the audit log records who, before the new version is published."""
+    published = current_version(table_dir)
+    if published is None:
+        return
+    previous = sum(pq.ParquetFile(part).metadata.num_rows for part in published.glob("*.parquet"))
+    ratio = settings.ingest.min_row_ratio
+    if previous == 0 or result.rows_accepted >= ratio * previous:
+        return
+    source = result.source
+    counts = (
+        f"{result.rows_accepted:,} rows accepted against {previous:,} in the published version {published.name}"
+        f" ({result.rows_accepted / previous:.1%}), below the {ratio:.0%} of ingest.min_row_ratio"
+    )
+    if source not in accept.sources:
+        result.failure = (
+            f"{source}: {counts}; the published version stays in use. If the drop is real, run again with"
+            f" --accept-drop {source} --actor NAME"
+        )
+        return
+    result.accepted_drop = {
+        "rows": result.rows_accepted,
+        "previous_rows": previous,
+        "previous_version": published.name,
+        "min_row_ratio": ratio,
+        "actor": accept.actor.strip(),
+    }
+    detail = {"source": source, "run_id": run_id, **result.accepted_drop}
+    from pipelines.opsdb import OpsStore, default_url  # the database only when a drop is accepted
+
+    OpsStore(settings.plan.db_url or default_url(settings.data_home)).audit(
+        accept.actor, "ingest accept-drop", None, detail
+    )
 
 
 def _validate_in_slices(
