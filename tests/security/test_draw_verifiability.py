@@ -227,6 +227,7 @@ def test_defect_3_a_committed_plan_gets_one_public_value(plan_home: Path) -> Non
         ("verify", "../../../outside/evilplan"),
         ("export", "../../etc"),
         ("status", "DRAW-20250701-../../x"),
+        ("verify", "DRAW-20250701-0123456789ab/../../../outside/evilplan"),  # a valid id, then a path
         ("record", "../x", "--task", "1", "--result", "未发现问题", "--actor", "李四"),
         ("publish", "/tmp/x", "--actor", "李四"),
         ("withdraw", "..", "--reason", "r", "--actor", "李四"),
