@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CREDIT_CLASSES = ("A", "B", "C", "D")
-# Henan 2021 (DOMAIN.md): A 1%, B 2%, C 10%, D 30%. Only the ratios between classes matter once
+# Henan 2021 (the province's class ratios): A 1%, B 2%, C 10%, D 30%. Only the ratios between classes matter once
 # the capacity fixes the total (see design.class_weights).
 HENAN_2021_RATIOS = {"A": 0.01, "B": 0.02, "C": 0.10, "D": 0.30}
 # The synthetic city's three inspection items and the expertise each needs (government.EXPERTISE).
@@ -44,7 +44,7 @@ class DrawPolicy(_Frozen):
     - `risk`: π ∝ risk ** `risk_exponent`;
     - `blend`: π = (1 − `blend_weight`) · π_class + `blend_weight` · π_risk, both computed under the
       same capacity, floor and cap, so the blend inherits all three.
-    Every variant keeps floor ≤ π ≤ cap (DOMAIN.md: no class is exempt from sampling)."""
+    Every variant keeps floor ≤ π ≤ cap (no credit class is exempt from sampling)."""
 
     kind: Literal["class_ratio", "risk", "blend"] = "blend"
     item: str = Field("企业公示信息情况检查", description="inspection item (检查事项) when the list has no item column")

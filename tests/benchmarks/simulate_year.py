@@ -28,7 +28,7 @@ from pipelines.simulation import (
     summarise,
 )
 
-FOSHAN_REDUCTION = -0.83  # on-site inspections, Foshan 人工智能+双随机 (DOMAIN.md)
+FOSHAN_REDUCTION = -0.83  # on-site inspections, Foshan 人工智能+双随机 (published figure)
 
 
 def _pct(x: float) -> str:

@@ -135,6 +135,7 @@ def test_audit_notebook_draws_explains_and_verifies(
     settings = load_settings(data_home=home)
     (plan,) = list_plans(settings)
     log = store(settings).audit_log(plan["plan_id"])
-    assert [e["action"] for e in log] == ["commit", "draw started", "draw", "verify"], "no plan yet: the notebook draws one"
+    actions = [e["action"] for e in log]
+    assert actions == ["commit", "draw started", "draw", "verify"], "no plan yet: the notebook draws one"
     assert log[-1]["actor"] == "审计员" and log[-1]["detail"]["ok"] and log[-1]["detail"]["differences"] == []
     assert log[-1]["detail"]["public_value"] == log[2]["detail"]["public_value"]  # the value verify used
